@@ -1,0 +1,37 @@
+# One entry point for people and CI. Needs only python3 (3.11+) and make.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+
+.PHONY: install run demo test lint bench clean
+
+$(BIN)/mailfate: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	@touch $@
+
+install: $(BIN)/mailfate
+
+## make run: install and show the demo on the embedded SQLite store
+run: install
+	$(BIN)/mailfate demo
+
+demo: install
+	$(BIN)/mailfate demo
+
+## make test: lint, type-check and run every test
+test: install lint
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python bench/ingest_files.py
+	$(BIN)/python bench/status_lookup.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

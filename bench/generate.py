@@ -1,0 +1,62 @@
+"""Deterministic SES event files for the benchmarks (cached under bench/.data)."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from mailfate.testing import bounce_event, event
+
+DATA = Path(__file__).parent / ".data"
+BASE = "2026-11-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}.{ms:03d}Z"
+
+
+def _stamp(rng: random.Random, day: int) -> str:
+    return BASE.format(
+        day=day, hour=rng.randrange(24), minute=rng.randrange(60), second=rng.randrange(60), ms=rng.randrange(1000)
+    )
+
+
+def message_records(index: int, rng: random.Random, recipients_per_message: int = 1) -> Iterator[dict[str, Any]]:
+    """The records SES would publish for one message: Send, then what happened to each recipient."""
+    mid = f"0100018{index:09x}-{rng.getrandbits(32):08x}-bench-000000"
+    day = 1 + index % 27
+    to = [f"user{rng.randrange(2_000_000)}@example{rng.randrange(50)}.com" for _ in range(recipients_per_message)]
+    sent = _stamp(rng, day)
+    yield event("Send", mid, to, sent, sent_at=sent)
+    roll = rng.random()
+    if roll < 0.03:
+        yield bounce_event(mid, to, _stamp(rng, day), "Permanent", "General", "5.1.1", destination=to, sent_at=sent)
+        return
+    yield event("Delivery", mid, to, _stamp(rng, day), sent_at=sent)
+    if roll < 0.05:
+        yield bounce_event(mid, to, _stamp(rng, day), "Transient", "General", destination=to, sent_at=sent)
+    elif roll < 0.052:
+        yield event("Complaint", mid, to, _stamp(rng, day), destination=to, sent_at=sent)
+    elif roll < 0.40:
+        yield event("Open", mid, to, _stamp(rng, day), sent_at=sent)
+        if roll < 0.15:
+            yield event("Click", mid, to, _stamp(rng, day), sent_at=sent)
+
+
+def events_file(events: int, recipients_per_message: int = 1, name: str | None = None) -> Path:
+    """A JSON Lines file holding at least ``events`` per-recipient events; built once, then reused."""
+    DATA.mkdir(exist_ok=True)
+    path = DATA / (name or f"events-{events}-r{recipients_per_message}.jsonl")
+    if path.exists():
+        return path
+    rng = random.Random(20261128)
+    written = 0
+    partial = path.with_suffix(".partial")
+    with partial.open("w") as out:
+        index = 0
+        while written < events:
+            for record in message_records(index, rng, recipients_per_message):
+                out.write(json.dumps(record, separators=(",", ":")) + "\n")
+                written += recipients_per_message
+            index += 1
+    partial.rename(path)
+    return path

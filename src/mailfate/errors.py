@@ -1,0 +1,62 @@
+"""Everything mailfate raises on purpose.
+
+::
+
+    MailfateError
+    ├── PayloadError (ValueError)          a record we cannot understand: quarantined, HTTP 400
+    ├── VerificationError                  not proven to come from SNS for an allowed topic: HTTP 403
+    │   ├── SignatureInvalid
+    │   ├── CertificateUrlRejected
+    │   ├── CertificateInvalid
+    │   └── TopicNotAllowed
+    ├── HeaderMismatch                     x-amz-sns-* headers disagree with the body: HTTP 400
+    ├── CertificateUnavailable             the signing certificate cannot be fetched now: HTTP 503
+    ├── StorageError                       the database failed; nothing was acknowledged: HTTP 503
+    └── UsageError                         the caller asked for something impossible: exit 2 / HTTP 400
+"""
+
+from __future__ import annotations
+
+
+class MailfateError(Exception):
+    """Base of every error mailfate raises on purpose."""
+
+
+class PayloadError(MailfateError, ValueError):
+    """A record that is not an SNS message, an SES event, or an EventBridge event we understand."""
+
+
+class VerificationError(MailfateError):
+    """An SNS message that could not be proven genuine and meant for us. Never stored as fact."""
+
+
+class SignatureInvalid(VerificationError):
+    """The signature is missing, malformed, of an unknown version, or does not match."""
+
+
+class CertificateUrlRejected(VerificationError):
+    """``SigningCertURL`` is not exactly an SNS certificate URL for the topic's region."""
+
+
+class CertificateInvalid(VerificationError):
+    """The certificate is not a usable X.509 RSA certificate, or is outside its validity dates."""
+
+
+class TopicNotAllowed(VerificationError):
+    """``TopicArn`` is not in ``MAILFATE_TOPIC_ARNS``."""
+
+
+class HeaderMismatch(MailfateError):
+    """The ``x-amz-sns-*`` headers say something other than the body."""
+
+
+class CertificateUnavailable(MailfateError):
+    """The signing certificate could not be fetched right now; the sender should retry."""
+
+
+class StorageError(MailfateError):
+    """The store could not durably record what it was given."""
+
+
+class UsageError(MailfateError):
+    """A bad argument: an unknown database URL, a malformed cursor, an impossible option."""

@@ -1,0 +1,59 @@
+"""The storage contract every backend keeps, and the URL that chooses one."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Protocol
+
+from ..errors import UsageError
+from ..model import Record, Rejected
+from ..views import IngestResult, MessageView, QuarantineItem, RecipientView
+from .sql import PreparedBatch
+
+DEFAULT_URL = "sqlite:///mailfate.db"
+
+
+class Store(Protocol):
+    """Durable, idempotent storage of records, events and fates.
+
+    ``ingest`` commits everything it is given in one transaction before it returns, or raises
+    :class:`~mailfate.errors.StorageError` having committed nothing. Calling it twice with the same
+    records changes nothing the second time; calling it with the same records in any order, from any
+    number of processes, leaves the same fates.
+    """
+
+    url: str
+
+    def ingest(self, items: Sequence[Record | Rejected], received_at: str) -> IngestResult: ...
+
+    def write(self, batch: PreparedBatch) -> IngestResult:
+        """Commit rows made by :func:`mailfate.store.sql.prepare`; ``ingest`` is ``write(prepare(...))``."""
+        ...
+
+    def message(self, message_id: str) -> MessageView | None: ...
+
+    def recipient(self, address: str, limit: int = 100) -> RecipientView: ...
+
+    def quarantined(self, limit: int = 100) -> list[QuarantineItem]: ...
+
+    def ping(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def database_url(url: str | None = None) -> str:
+    """``--db``, else ``MAILFATE_DB``, else ``sqlite:///mailfate.db``."""
+    return url or os.environ.get("MAILFATE_DB") or DEFAULT_URL
+
+
+def open_store(url: str | None = None) -> Store:
+    """Open (and migrate) the store at ``url``: ``sqlite:///relative.db``, ``sqlite:////abs.db``."""
+    resolved = database_url(url)
+    if resolved.startswith("sqlite://"):
+        from .sqlite import SQLiteStore
+
+        return SQLiteStore(resolved)
+    if resolved.startswith(("postgresql://", "postgres://")):
+        raise UsageError("PostgreSQL storage is not available in this version; use a sqlite:/// URL")
+    raise UsageError(f"unknown database URL {resolved!r}: expected sqlite:///PATH or postgresql://...")

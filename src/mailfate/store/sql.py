@@ -1,0 +1,244 @@
+"""The SQL that both stores share: the merge upserts, generated from :data:`mailfate.fate.MERGE`.
+
+Keeping the statements derived from the Summary's own field metadata means the database merges a
+recipient's events exactly as the pure fold in :mod:`mailfate.fate` does.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+from ..fate import MERGE, RANKED_VALUE, Summary, summarize_event
+from ..jsonutil import dumps
+from ..model import Event, Mail, Record, Rejected
+
+SUMMARY_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Summary))
+_BOOLEAN_COLUMNS = frozenset(name for name, how in MERGE.items() if how == "or")
+MESSAGE_COLUMNS = (
+    "source",
+    "from_addresses",
+    "subject",
+    "sent_at",
+    "destination",
+    "tags",
+    "headers",
+    "configuration_set",
+    "sending_account",
+    "from_domain",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """The few places SQLite and PostgreSQL differ."""
+
+    placeholder: str
+    least: str  # a two-argument minimum that ignores NULLs once wrapped by _ignoring_null
+    greatest: str
+    nulls_propagate: bool  # SQLite's scalar min()/max() return NULL if any argument is NULL
+
+    def _ignoring_null(self, function: str, a: str, b: str) -> str:
+        if self.nulls_propagate:
+            return f"COALESCE({function}({a}, {b}), {a}, {b})"
+        return f"{function}({a}, {b})"
+
+    def params(self, count: int) -> str:
+        return ", ".join([self.placeholder] * count)
+
+
+SQLITE = Dialect(placeholder="?", least="min", greatest="max", nulls_propagate=True)
+POSTGRES = Dialect(placeholder="%s", least="LEAST", greatest="GREATEST", nulls_propagate=False)
+
+
+def recipient_upsert(d: Dialect) -> str:
+    """Insert a recipient's summary, or merge it into the one stored: OR, MIN, MAX, keep greater rank."""
+    sets = []
+    for column, how in MERGE.items():
+        old, new = f"recipients.{column}", f"excluded.{column}"
+        match how:
+            case "or":
+                sets.append(f"{column} = ({old} OR {new})")
+            case "min":
+                sets.append(f"{column} = {d._ignoring_null(d.least, old, new)}")
+            case "max" | "rank":
+                sets.append(f"{column} = {d._ignoring_null(d.greatest, old, new)}")
+                if how == "rank":
+                    value = RANKED_VALUE[column]
+                    sets.append(f"{value} = CASE WHEN {new} > {old} THEN excluded.{value} ELSE recipients.{value} END")
+    columns = ("message_id", "address", *SUMMARY_COLUMNS)
+    return (
+        f"INSERT INTO recipients ({', '.join(columns)}) VALUES ({d.params(len(columns))}) "
+        f"ON CONFLICT (message_id, address) DO UPDATE SET {', '.join(sets)}"
+    )
+
+
+def message_upsert(d: Dialect) -> str:
+    """Insert a message's mail object, or merge it: each field keeps the greatest non-NULL value."""
+    sets = [f"{c} = {d._ignoring_null(d.greatest, f'messages.{c}', f'excluded.{c}')}" for c in MESSAGE_COLUMNS]
+    columns = ("message_id", *MESSAGE_COLUMNS)
+    return (
+        f"INSERT INTO messages ({', '.join(columns)}) VALUES ({d.params(len(columns))}) "
+        f"ON CONFLICT (message_id) DO UPDATE SET {', '.join(sets)}"
+    )
+
+
+_summary_values = operator.attrgetter(*SUMMARY_COLUMNS)
+
+
+def recipient_row(event: Event) -> tuple[Any, ...]:
+    return (event.message_id, event.recipient, *_summary_values(summarize_event(event)))
+
+
+_OFFSET = 2  # recipient rows start with message_id, address
+_OR = [i + _OFFSET for i, c in enumerate(SUMMARY_COLUMNS) if MERGE[c] == "or"]
+_MIN = [i + _OFFSET for i, c in enumerate(SUMMARY_COLUMNS) if MERGE[c] == "min"]
+_MAX = [i + _OFFSET for i, c in enumerate(SUMMARY_COLUMNS) if MERGE[c] == "max"]
+_RANKS = [
+    (i + _OFFSET, SUMMARY_COLUMNS.index(RANKED_VALUE[c]) + _OFFSET)
+    for i, c in enumerate(SUMMARY_COLUMNS)
+    if MERGE[c] == "rank"
+]
+
+
+def merge_recipient_rows(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Merge the rows of one recipient within a batch, exactly as ``recipient_upsert`` merges them in
+    the database: fewer upserts, the same result (the property tests compare both paths)."""
+    merged: dict[tuple[str, str], list[Any]] = {}
+    for row in rows:
+        current = merged.get((row[0], row[1]))
+        if current is None:
+            merged[(row[0], row[1])] = list(row)
+            continue
+        for i in _OR:
+            current[i] = current[i] or row[i]
+        for i in _MIN:
+            if row[i] is not None and (current[i] is None or row[i] < current[i]):
+                current[i] = row[i]
+        for i in _MAX:
+            if row[i] is not None and (current[i] is None or row[i] > current[i]):
+                current[i] = row[i]
+        for rank, value in _RANKS:
+            if row[rank] > current[rank]:
+                current[rank], current[value] = row[rank], row[value]
+    return [tuple(values) for values in merged.values()]
+
+
+def summary_from_row(row: Sequence[Any]) -> Summary:
+    """A Summary from the SUMMARY_COLUMNS of a row, in that order."""
+    values = {c: (bool(v) if c in _BOOLEAN_COLUMNS else v) for c, v in zip(SUMMARY_COLUMNS, row, strict=True)}
+    return Summary(**values)  # type: ignore[arg-type]
+
+
+def _json_or_null(value: Any) -> str | None:
+    return dumps(value) if value else None
+
+
+def message_row(mail: Mail) -> tuple[Any, ...]:
+    return (
+        mail.message_id,
+        mail.source,
+        _json_or_null(mail.from_),
+        mail.subject,
+        mail.sent_at,
+        _json_or_null(mail.destination),
+        _json_or_null(mail.tags),
+        _json_or_null(mail.headers),
+        mail.configuration_set,
+        mail.sending_account,
+        mail.from_domain,
+    )
+
+
+def merge_message_row(batch: dict[str, list[Any]], row: tuple[Any, ...]) -> None:
+    """Fold one more mail row into a batch, column by column, exactly as ``message_upsert`` merges."""
+    current = batch.get(row[0])
+    if current is None:
+        batch[row[0]] = list(row)
+        return
+    for i, value in enumerate(row[1:], start=1):
+        if value is not None and (current[i] is None or value > current[i]):
+            current[i] = value
+
+
+def event_row(event: Event, record_key: str, transport: str, received_at: str) -> tuple[Any, ...]:
+    return (
+        event.message_id,
+        event.identity,
+        record_key,
+        transport,
+        event.recipient,
+        event.kind.value,
+        event.timestamp,
+        received_at,
+        dumps(dict(event.details)),
+    )
+
+
+EVENT_COLUMNS = (
+    "message_id",
+    "event_key",
+    "record_key",
+    "transport",
+    "recipient",
+    "kind",
+    "timestamp",
+    "received_at",
+    "details",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedBatch:
+    """Rows ready to write, already merged within the batch. Building them needs no database, so it
+    runs in worker processes; plain tuples keep the trip between processes cheap.
+
+    Rows of a record that turns out to be stored already are written again: every write is an
+    idempotent merge, so that is harmless, and it spares the worker a round trip to the database.
+    """
+
+    keys: list[str | None]  # per input item, in order: its record key, or None when quarantined
+    event_counts: list[int]  # per input item: how many events it carries
+    records: list[tuple[Any, ...]]
+    quarantine: list[tuple[Any, ...]]
+    messages: list[tuple[Any, ...]]
+    events: list[tuple[Any, ...]]
+    recipients: list[tuple[Any, ...]]
+
+
+def prepare(items: Sequence[Record | Rejected], received_at: str) -> PreparedBatch:
+    keys: list[str | None] = []
+    event_counts: list[int] = []
+    records: list[tuple[Any, ...]] = []
+    quarantine: list[tuple[Any, ...]] = []
+    messages: dict[str, list[Any]] = {}
+    events: list[tuple[Any, ...]] = []
+    recipients: list[tuple[Any, ...]] = []
+    last_mail = None
+    for item in items:
+        if isinstance(item, Rejected):
+            keys.append(None)
+            event_counts.append(0)
+            quarantine.append((received_at, item.transport, item.location, item.reason, item.body))
+            continue
+        keys.append(item.key)
+        event_counts.append(len(item.events))
+        records.append((item.key, item.transport, item.kind.value, received_at, item.note, item.body))
+        if item.mail is not None and item.mail != last_mail:  # the records of one message share their mail
+            merge_message_row(messages, message_row(item.mail))
+            last_mail = item.mail
+        for e in item.events:
+            events.append(event_row(e, item.key, item.transport, received_at))
+            if e.recipient:
+                recipients.append(recipient_row(e))
+    return PreparedBatch(
+        keys=keys,
+        event_counts=event_counts,
+        records=records,
+        quarantine=quarantine,
+        messages=[tuple(row) for row in messages.values()],
+        events=events,
+        recipients=merge_recipient_rows(recipients),
+    )

@@ -1,0 +1,109 @@
+"""Reading records from files: every layout SES data is found in, and bad content that loses nothing."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from typing import Any
+
+import pytest
+
+from mailfate.model import Rejected
+from mailfate.records import Decoded, read_records
+
+
+def read(data: bytes) -> list[Decoded | Rejected]:
+    return list(read_records(io.BytesIO(data), "f"))
+
+
+def values(items: list[Decoded | Rejected]) -> list[Any]:
+    return [i.value for i in items if isinstance(i, Decoded)]
+
+
+def rejected(items: list[Decoded | Rejected]) -> list[Rejected]:
+    return [i for i in items if isinstance(i, Rejected)]
+
+
+RECORDS = [{"n": 1, "s": "x\ny"}, {"n": 2, "nested": {"a": [1, {"b": 2}]}}, {"n": 3}]
+
+
+LAYOUTS = {
+    "one document": json.dumps(RECORDS[0]).encode(),
+    "json lines": b"".join(json.dumps(r).encode() + b"\n" for r in RECORDS),
+    "json lines, CRLF and blank lines": b"\r\n\r\n".join(json.dumps(r).encode() for r in RECORDS) + b"\r\n",
+    "concatenated, no separator (Firehose)": b"".join(json.dumps(r).encode() for r in RECORDS),
+    "pretty-printed documents one after another": b"\n".join(json.dumps(r, indent=2).encode() for r in RECORDS),
+    "a JSON array": json.dumps(RECORDS).encode(),
+    "a pretty JSON array": json.dumps(RECORDS, indent=2).encode(),
+    "byte order mark": b"\xef\xbb\xbf" + json.dumps(RECORDS[0]).encode(),
+}
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_layouts(layout: str) -> None:
+    """Each layout yields exactly its records, in order, with nothing rejected."""
+    expected = RECORDS[:1] if layout in ("one document", "byte order mark") else RECORDS
+    items = read(LAYOUTS[layout])
+    assert rejected(items) == []
+    assert values(items) == expected
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_gzip_of_each_layout(layout: str) -> None:
+    assert values(read(gzip.compress(LAYOUTS[layout]))) == values(read(LAYOUTS[layout]))
+
+
+def test_raw_text_of_each_record_is_kept() -> None:
+    """The stored raw record is the text as received, not a re-serialization."""
+    line = b'{"b": 1,   "a": "\\u00e9"}\n'
+    (item,) = read(line)
+    assert isinstance(item, Decoded)
+    assert item.text == line.decode().strip()
+
+
+def test_invalid_line_in_the_middle_of_json_lines() -> None:
+    """A broken line is rejected with its reason and line number; the lines around it are kept."""
+    data = b'{"n": 1}\n{"n": 2,, }\n{"n": 3}\n'
+    items = read(data)
+    assert values(items) == [{"n": 1}, {"n": 3}]
+    (bad,) = rejected(items)
+    assert bad.body == '{"n": 2,, }\n'
+    assert bad.location == "f:2"
+    assert "invalid JSON" in bad.reason
+
+
+def test_truncated_line_in_the_middle_of_json_lines() -> None:
+    data = b'{"n": 1}\n{"n": 2, "s": "unfinished\n{"n": 3}\n'
+    items = read(data)
+    assert values(items) == [{"n": 1}, {"n": 3}]
+    assert [r.location for r in rejected(items)] == ["f:2"]
+
+
+def test_garbage_before_a_pretty_printed_document() -> None:
+    data = b"not json at all\n" + json.dumps({"n": 9}, indent=2).encode()
+    items = read(data)
+    assert values(items) == [{"n": 9}]
+    assert rejected(items)[0].body.startswith("not json")
+
+
+def test_truncated_last_record() -> None:
+    items = read(b'{"n": 1}\n{"n": 2, "a": [1, 2')
+    assert values(items) == [{"n": 1}]
+    (bad,) = rejected(items)
+    assert bad.location == "f:2"
+
+
+def test_truncated_gzip_keeps_what_was_read() -> None:
+    """A gzip cut short: every record before the cut is read, the cut itself is reported."""
+    whole = gzip.compress(b"".join(json.dumps({"n": i, "pad": "x" * 50}).encode() + b"\n" for i in range(2000)))
+    items = read(whole[: len(whole) // 2])
+    good = values(items)
+    assert 100 < len(good) < 2000
+    assert good == [{"n": i, "pad": "x" * 50} for i in range(len(good))]
+    assert any("cannot read past line" in r.reason for r in rejected(items))
+
+
+def test_empty_input() -> None:
+    assert read(b"") == []
+    assert read(b"\n\n  \n") == []

@@ -1,0 +1,170 @@
+"""The SQLite store: durable, idempotent, and shaped as the contract says."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from mailfate.errors import StorageError, UsageError
+from mailfate.ingest import ingest_bytes
+from mailfate.model import Status
+from mailfate.store import Store, open_store
+from mailfate.testing import event, eventbridge_event, sns_envelope
+
+from .conftest import GENUINE, ingest, jsonl
+
+MESSAGE_KEYS = {
+    "message_id",
+    "status",
+    "recipient_counts",
+    "source",
+    "subject",
+    "sent_at",
+    "tags",
+    "recipients",
+    "events",
+}
+RECIPIENT_KEYS = {
+    "address", "status", "auto_reply", "opened", "clicked", "unsubscribed", "bounce", "complaint",
+    "first_event_at", "last_event_at", "explanation",
+}  # fmt: skip
+EVENT_KEYS = {"kind", "recipient", "timestamp", "received_at"}
+
+
+def test_genuine_bounce_stored_once_and_shaped_as_the_contract(store: Store) -> None:
+    """An SNS notification delivered twice is stored once; the message JSON has the contract's keys."""
+    body = (GENUINE / "django-ses-identity-bounce.json").read_bytes()
+    first = ingest_bytes(store, body)
+    second = ingest_bytes(store, body)
+    assert (first.records, first.events, first.duplicates) == (1, 1, 0)
+    assert (second.records, second.events, second.duplicates) == (0, 0, 1)
+
+    view = store.message("0100017fe7043e8e-fc9c357d-a9a4-49bc-a4b4-fa984009d568-000000")
+    assert view is not None
+    body_json = view.to_json()
+    assert set(body_json) >= MESSAGE_KEYS
+    assert body_json["status"] == "bounced"
+    assert body_json["recipient_counts"]["bounced"] == 1
+    assert set(body_json["recipient_counts"]) == {s.value for s in Status}
+    (recipient,) = body_json["recipients"]
+    assert set(recipient) >= RECIPIENT_KEYS
+    assert recipient["address"] == "bounce@simulator.amazonses.com"
+    assert recipient["bounce"]["type"] == "Permanent"
+    assert recipient["bounce"]["diagnostic_code"] == "smtp; 550 5.1.1 user unknown"
+    (stored_event,) = body_json["events"]
+    assert set(stored_event) >= EVENT_KEYS
+    assert stored_event["kind"] == "Bounce"
+    assert stored_event["source"] == "sns"
+
+
+def test_one_event_by_three_routes_counts_once(store: Store) -> None:
+    """Identity notification, event publishing over SNS and over EventBridge: one event, three raw records."""
+    ep = event("Delivery", "m-1", ["a@example.com"], "2026-01-01T00:00:01Z")
+    idn = event("Delivery", "m-1", ["a@example.com"], "2026-01-01T00:00:01Z", identity_format=True)
+    result = ingest(store, [idn, sns_envelope(ep), eventbridge_event(ep)])
+    assert (result.records, result.events, result.duplicate_events) == (3, 1, 2)
+    view = store.message("m-1")
+    assert view is not None
+    assert len(view.events) == 1
+    assert view.recipients[0].status is Status.DELIVERED
+
+
+def test_the_same_file_twice_changes_nothing(store: Store) -> None:
+    data = jsonl([event("Send", "m-2", ["a@example.com", "b@example.com"], "2026-01-01T00:00:00Z")])
+    assert ingest_bytes(store, data).events == 2
+    again = ingest_bytes(store, data)
+    assert (again.records, again.events, again.duplicates) == (0, 0, 1)
+
+
+def test_unparseable_records_are_quarantined_with_reason(store: Store) -> None:
+    """Nothing is dropped: what cannot be understood is kept whole with the reason."""
+    data = b'{"eventType": "Teleport", "mail": {"messageId": "x"}}\n{broken\n'
+    result = ingest_bytes(store, data)
+    assert result.quarantined == 2
+    items = store.quarantined()
+    reasons = sorted(i.reason for i in items)
+    assert "unknown SES event type 'Teleport'" in reasons[1]
+    assert any(i.body.startswith("{broken") for i in items)
+
+
+def test_unknown_address_has_no_messages(store: Store) -> None:
+    view = store.recipient("nobody@example.com").to_json()
+    assert view == {"address": "nobody@example.com", "suppressed": False, "suppression": None, "messages": []}
+
+
+def test_recipient_lists_messages_newest_first(store: Store) -> None:
+    ingest(
+        store,
+        [
+            event("Send", "old", ["a@example.com"], "2026-01-01T00:00:00Z"),
+            event("Send", "new", ["A@example.com"], "2026-02-01T00:00:00Z"),
+        ],
+    )
+    view = store.recipient("a@example.com").to_json()
+    assert [m["message_id"] for m in view["messages"]] == ["new", "old"]
+    assert view["messages"][0]["status"] == "sent"
+
+
+def test_reopening_keeps_data_and_does_not_migrate_twice(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    store = open_store(url)
+    ingest(store, [event("Send", "m-3", ["a@example.com"], "2026-01-01T00:00:00Z")])
+    store.close()
+    reopened = open_store(url)
+    try:
+        assert reopened.message("m-3") is not None
+    finally:
+        reopened.close()
+    versions = sqlite3.connect(tmp_path / "x.db").execute("SELECT version FROM schema_migrations").fetchall()
+    assert versions == [("0001_initial",)]
+
+
+def test_write_failure_raises_storage_error_and_commits_nothing(tmp_path: Path) -> None:
+    """A database that cannot be written to raises StorageError (the HTTP edge answers 503)."""
+    path = tmp_path / "ro.db"
+    store = open_store(f"sqlite:///{path}")
+    store.close()
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TRIGGER no_records BEFORE INSERT ON records BEGIN SELECT RAISE(FAIL, 'disk on fire'); END")
+    conn.commit()
+    conn.close()
+    store = open_store(f"sqlite:///{path}")
+    try:
+        with pytest.raises(StorageError, match="disk on fire"):
+            ingest(store, [event("Send", "m-4", ["a@example.com"], "2026-01-01T00:00:00Z")])
+        assert store.message("m-4") is None
+    finally:
+        store.close()
+
+
+def test_bad_urls_are_usage_errors(tmp_path: Path) -> None:
+    with pytest.raises(UsageError):
+        open_store("mysql://localhost/x")
+    with pytest.raises(UsageError):
+        open_store("sqlite:///:memory:")
+    with pytest.raises(StorageError, match="does not exist"):
+        open_store(f"sqlite:///{tmp_path / 'missing' / 'x.db'}")
+
+
+def test_default_url_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAILFATE_DB", f"sqlite:///{tmp_path / 'env.db'}")
+    store = open_store(None)
+    store.close()
+    assert os.path.exists(tmp_path / "env.db")
+
+
+def test_message_level_bounce_changes_no_fate(store: Store) -> None:
+    """An auto-reply bounce with no recipient is kept as an event but leaves every recipient's fate alone."""
+    delivered = event("Delivery", "m-5", ["a@example.com"], "2026-01-01T00:00:01Z")
+    empty = event("Bounce", "m-5", [], "2026-01-01T00:00:09Z", destination=["a@example.com"])
+    empty["bounce"]["bounceType"] = empty["bounce"]["bounceSubType"] = "Undetermined"
+    ingest(store, [delivered, empty])
+    view = store.message("m-5")
+    assert view is not None
+    assert [f.status for f in view.recipients] == [Status.DELIVERED]
+    assert [e.kind for e in view.events] == ["Delivery", "Bounce"]
+    assert json.loads(json.dumps(view.to_json()))["events"][1]["recipient"] is None
