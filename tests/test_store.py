@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sqlite3
@@ -168,3 +169,27 @@ def test_message_level_bounce_changes_no_fate(store: Store) -> None:
     assert [f.status for f in view.recipients] == [Status.DELIVERED]
     assert [e.kind for e in view.events] == ["Delivery", "Bounce"]
     assert json.loads(json.dumps(view.to_json()))["events"][1]["recipient"] is None
+
+
+def test_parallel_ingest_equals_inline_ingest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pieces parsed in worker processes give the same counts, fates and quarantine as one process."""
+    import mailfate.ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "CHUNK_LINES", 40)
+    records = []
+    for i in range(150):
+        records.append(event("Send", f"m-{i}", [f"u{i}@example.com"], "2026-01-01T00:00:00Z"))
+        records.append(event("Delivery", f"m-{i}", [f"u{i}@example.com"], "2026-01-01T00:00:02Z"))
+    data = jsonl(records) + b"{not json\n" + jsonl(records[:30])  # a bad line, then 30 duplicates
+    outcomes = {}
+    for workers in (1, 2):
+        store = open_store(f"sqlite:///{tmp_path / f'w{workers}.db'}")
+        try:
+            result = ingest_module.ingest_stream(store, io.BytesIO(data), "f", workers=workers)
+            fates = {f"m-{i}": store.message(f"m-{i}").status for i in range(150)}  # type: ignore[union-attr]
+            outcomes[workers] = (result.to_json(), fates, [q.reason for q in store.quarantined()])
+        finally:
+            store.close()
+    assert outcomes[1] == outcomes[2]
+    assert outcomes[2][0] == {"records": 300, "events": 300, "duplicates": 30, "duplicate_events": 0, "quarantined": 1}
+    assert set(outcomes[2][1].values()) == {Status.DELIVERED}

@@ -7,7 +7,7 @@ recipient's events exactly as the pure fold in :mod:`mailfate.fate` does.
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -208,7 +208,7 @@ class PreparedBatch:
     recipients: list[tuple[Any, ...]]
 
 
-def prepare(items: Sequence[Record | Rejected], received_at: str) -> PreparedBatch:
+def prepare(items: Iterable[Record | Rejected], received_at: str) -> PreparedBatch:
     keys: list[str | None] = []
     event_counts: list[int] = []
     records: list[tuple[Any, ...]] = []
