@@ -41,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
+    serve = command("serve", cmd_serve, "serve POST /sns, the JSON API and the dashboard over HTTP")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8025, help="port (default 8025)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+
     ingest = command("ingest", cmd_ingest, "store notifications from files (JSON, JSON Lines, .gz) or - for stdin")
     ingest.add_argument("paths", nargs="+", metavar="PATH")
     ingest.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -118,6 +123,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         if total.quarantined:
             print("see them with: mailfate quarantine", file=sys.stderr)
     return MISSING if failed or total.quarantined else OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import serve
+
+    return serve(host=args.host, port=args.port, workers=args.workers, db=args.db)
 
 
 def cmd_status(args: argparse.Namespace) -> int:

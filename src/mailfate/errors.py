@@ -11,6 +11,7 @@
     │   └── TopicNotAllowed
     ├── HeaderMismatch                     x-amz-sns-* headers disagree with the body: HTTP 400
     ├── CertificateUnavailable             the signing certificate cannot be fetched now: HTTP 503
+    ├── ConfirmationFailed                 confirming a subscription failed for now: HTTP 503
     ├── StorageError                       the database failed; nothing was acknowledged: HTTP 503
     └── UsageError                         the caller asked for something impossible: exit 2 / HTTP 400
 """
@@ -52,6 +53,10 @@ class HeaderMismatch(MailfateError):
 
 class CertificateUnavailable(MailfateError):
     """The signing certificate could not be fetched right now; the sender should retry."""
+
+
+class ConfirmationFailed(MailfateError):
+    """A SubscriptionConfirmation could not be confirmed right now; SNS should send it again."""
 
 
 class StorageError(MailfateError):

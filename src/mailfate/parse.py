@@ -116,9 +116,11 @@ def _from_eventbridge(event: dict[str, Any], body: str, transport: str) -> Recor
 def _from_ses(ses: dict[str, Any], body: str, transport: str, key: str | None) -> Record:
     type_name = ses.get("eventType", ses.get("notificationType"))
     key = key or _content_key(body)
+    if not isinstance(type_name, str):
+        raise PayloadError(f"SES event type is not a string: {type_name!r}"[:200])
     if type_name in _SES_NOTES:
         return Record(key, transport, RecordKind.NOTE, body, note=str(type_name))
-    if not isinstance(type_name, str) or type_name not in _SES_TYPES:
+    if type_name not in _SES_TYPES:
         raise PayloadError(f"unknown SES event type {type_name!r}")
     kind, payload_key = _SES_TYPES[type_name]
     mail = _mail(ses.get("mail"))

@@ -103,6 +103,39 @@ class MessageView:
 
 
 @dataclass(frozen=True, slots=True)
+class MessageSummary:
+    """A message as the message list shows it: no per-recipient detail, just the counts."""
+
+    message_id: str
+    status: Status
+    recipient_counts: dict[str, int]
+    source: str | None
+    subject: str | None
+    sent_at: str | None
+    tags: dict[str, list[str]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "message_id": self.message_id,
+            "status": self.status.value,
+            "recipient_counts": {s.value: self.recipient_counts.get(s.value, 0) for s in Status},
+            "source": self.source,
+            "subject": self.subject,
+            "sent_at": self.sent_at,
+            "tags": self.tags,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePage:
+    messages: list[MessageSummary]
+    next_cursor: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"messages": [m.to_json() for m in self.messages], "next_cursor": self.next_cursor}
+
+
+@dataclass(frozen=True, slots=True)
 class RecipientMessage:
     """One message sent to an address, as the address lookup lists it."""
 

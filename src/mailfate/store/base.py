@@ -8,7 +8,8 @@ from typing import Protocol
 
 from ..errors import UsageError
 from ..model import Record, Rejected
-from ..views import IngestResult, MessageView, QuarantineItem, RecipientView
+from ..views import IngestResult, MessagePage, MessageView, QuarantineItem, RecipientView
+from .listing import MessageQuery
 from .sql import PreparedBatch
 
 DEFAULT_URL = "sqlite:///mailfate.db"
@@ -32,6 +33,8 @@ class Store(Protocol):
         ...
 
     def message(self, message_id: str) -> MessageView | None: ...
+
+    def messages(self, query: MessageQuery) -> MessagePage: ...
 
     def recipient(self, address: str, limit: int = 100) -> RecipientView: ...
 

@@ -142,7 +142,7 @@ def message_row(mail: Mail) -> tuple[Any, ...]:
         mail.source,
         _json_or_null(mail.from_),
         mail.subject,
-        mail.sent_at,
+        mail.sent_at or "",  # never NULL: the message list orders and pages by it
         _json_or_null(mail.destination),
         _json_or_null(mail.tags),
         _json_or_null(mail.headers),

@@ -16,10 +16,12 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import StorageError, UsageError
-from ..model import Record, Rejected
+from ..model import Record, Rejected, Status
 from ..views import (
     Fate,
     IngestResult,
+    MessagePage,
+    MessageSummary,
     MessageView,
     QuarantineItem,
     RecipientMessage,
@@ -27,6 +29,7 @@ from ..views import (
     StoredEvent,
 )
 from . import sql
+from .listing import MessageQuery, encode_cursor
 
 _RECIPIENT_UPSERT = sql.recipient_upsert(sql.SQLITE)
 _MESSAGE_UPSERT = sql.message_upsert(sql.SQLITE)
@@ -37,6 +40,7 @@ _EVENT_INSERT = (
 _RECORD_INSERT = "INSERT INTO records (record_key, transport, kind, received_at, note, body) VALUES (?, ?, ?, ?, ?, ?)"
 _QUARANTINE_INSERT = "INSERT INTO quarantine (received_at, transport, location, reason, body) VALUES (?, ?, ?, ?, ?)"
 _SUMMARY = ", ".join(sql.SUMMARY_COLUMNS)
+_TAG_FILTER = "EXISTS (SELECT 1 FROM json_each(m.tags) t, json_each(t.value) v WHERE t.key = ? AND v.value = ?)"
 # SQLite allows 32766 host parameters since 3.32; stay well under it.
 _KEY_CHUNK = 5000
 
@@ -205,6 +209,29 @@ class SQLiteStore:
             recipients=fates,
             events=events,
         )
+
+    def messages(self, query: MessageQuery) -> MessagePage:
+        statement, args = query.sql(sql.SQLITE, _TAG_FILTER)
+        conn = self._reader()
+        with _storage_errors("cannot list messages"):
+            rows = conn.execute(statement, args).fetchall()
+            more = len(rows) > query.limit
+            rows = rows[: query.limit]
+            counts: dict[str, dict[str, int]] = {r[0]: {} for r in rows}
+            if rows:
+                marks = ", ".join("?" * len(rows))
+                for message_id, status, count in conn.execute(
+                    f"SELECT message_id, status, count(*) FROM recipients WHERE message_id IN ({marks}) "
+                    "GROUP BY message_id, status",
+                    list(counts),
+                ):
+                    counts[message_id][status] = count
+        summaries = [
+            MessageSummary(r[0], Status(r[1]), counts[r[0]], r[2], r[3], r[4] or None, json.loads(r[5] or "{}"))
+            for r in rows
+        ]
+        cursor = encode_cursor(rows[-1][4] or "", rows[-1][0]) if more else None
+        return MessagePage(summaries, cursor)
 
     def recipient(self, address: str, limit: int = 100) -> RecipientView:
         conn = self._reader()

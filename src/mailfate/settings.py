@@ -1,0 +1,92 @@
+"""Every setting mailfate reads, from the environment. docs/configuration.md lists the same names
+(a test keeps the two in step)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from .errors import UsageError
+from .store.base import DEFAULT_URL
+
+CONFIRM_MODES = ("url", "api", "off")
+
+#: name -> one line of documentation. The single list of settings.
+SETTINGS: dict[str, str] = {
+    "MAILFATE_DB": f"Database URL; default {DEFAULT_URL}. postgresql://... selects PostgreSQL.",
+    "MAILFATE_TOPIC_ARNS": "Comma-separated SNS topic ARNs accepted by POST /sns. Unset: every topic, no auto-confirm.",
+    "MAILFATE_CONFIRM": "How a SubscriptionConfirmation is confirmed: url (GET SubscribeURL), api (boto3), off.",
+    "MAILFATE_SNS_CERTS_DIR": "Folder of pinned SNS certificates, named like the SigningCertURL file name.",
+    "MAILFATE_BASIC_AUTH": "user:password required on POST /sns (put them in the subscription URL).",
+    "MAILFATE_API_TOKEN": "Bearer token required on /api/*; serve refuses non-loopback addresses without it.",
+    "MAILFATE_CERT_CACHE_SIZE": "Signing certificates kept in memory; default 32.",
+    "MAILFATE_CERT_CACHE_TTL": "Seconds a cached signing certificate is reused before loading it again; default 86400.",
+    "MAILFATE_LOG_LEVEL": "Log level of the server: DEBUG, INFO (default), WARNING, ERROR.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    db: str | None = None
+    topic_arns: frozenset[str] | None = None
+    confirm: str = "url"
+    sns_certs_dir: Path | None = None
+    basic_auth: tuple[str, str] | None = None
+    api_token: str | None = None
+    cert_cache_size: int = 32
+    cert_cache_ttl: float = 86400.0
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        topics = [t.strip() for t in env.get("MAILFATE_TOPIC_ARNS", "").split(",") if t.strip()]
+        confirm = env.get("MAILFATE_CONFIRM", "url").strip().lower()
+        if confirm not in CONFIRM_MODES:
+            raise UsageError(f"MAILFATE_CONFIRM must be one of {', '.join(CONFIRM_MODES)}, not {confirm!r}")
+        certs_dir = env.get("MAILFATE_SNS_CERTS_DIR")
+        if certs_dir and not Path(certs_dir).is_dir():
+            raise UsageError(f"MAILFATE_SNS_CERTS_DIR {certs_dir!r} is not a folder")
+        basic = env.get("MAILFATE_BASIC_AUTH")
+        if basic is not None and (":" not in basic or basic.startswith(":")):
+            raise UsageError("MAILFATE_BASIC_AUTH must be user:password")
+        return cls(
+            db=env.get("MAILFATE_DB") or None,
+            topic_arns=frozenset(topics) if topics else None,
+            confirm=confirm,
+            sns_certs_dir=Path(certs_dir) if certs_dir else None,
+            basic_auth=tuple(basic.split(":", 1)) if basic else None,  # type: ignore[arg-type]
+            api_token=env.get("MAILFATE_API_TOKEN") or None,
+            cert_cache_size=_number(env, "MAILFATE_CERT_CACHE_SIZE", 32, int),
+            cert_cache_ttl=_number(env, "MAILFATE_CERT_CACHE_TTL", 86400.0, float),
+            log_level=env.get("MAILFATE_LOG_LEVEL", "INFO").upper(),
+        )
+
+
+def unknown_settings(env: Mapping[str, str] | None = None) -> list[str]:
+    """MAILFATE_* variables that mailfate does not read: most likely typos, worth a warning."""
+    env = os.environ if env is None else env
+    return sorted(k for k in env if k.startswith("MAILFATE_") and k not in SETTINGS and not _is_test_variable(k))
+
+
+def _is_test_variable(name: str) -> bool:
+    return name.startswith(("MAILFATE_TEST_", "MAILFATE_REQUIRE_"))
+
+
+T = TypeVar("T", int, float)
+
+
+def _number(env: Mapping[str, str], name: str, default: T, cast: type[T]) -> T:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = cast(raw)
+    except ValueError as exc:
+        raise UsageError(f"{name} must be a number, not {raw!r}") from exc
+    if value <= 0:
+        raise UsageError(f"{name} must be positive")
+    return value

@@ -1,0 +1,1 @@
+"""The HTTP side: the SNS webhook, the JSON API, and the app that serves them."""

@@ -1,0 +1,80 @@
+"""The JSON API of SPEC section 7. Handlers are thin: parse the request, ask the store, shape the JSON."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..addresses import normalize_address
+from ..errors import StorageError, UsageError
+from ..store import Store
+from ..store.listing import MessageQuery
+from .responses import error, ok
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class Api:
+    def __init__(self, store: Store, token: str | None) -> None:
+        self.store = store
+        self.token = token
+
+    def guard(self, handler: Handler) -> Handler:
+        """Bearer-token check and error translation around one handler."""
+
+        async def guarded(request: Request) -> Response:
+            if self.token is not None:
+                given = request.headers.get("authorization", "")
+                if not hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode()):
+                    return error(401, "a valid bearer token is required", {"WWW-Authenticate": "Bearer"})
+            try:
+                return await handler(request)
+            except UsageError as exc:
+                return error(400, str(exc))
+            except StorageError:
+                return error(503, "storage unavailable; retry later")
+
+        return guarded
+
+    async def message(self, request: Request) -> Response:
+        message_id = request.path_params["message_id"]
+        view = await run_in_threadpool(self.store.message, message_id)
+        if view is None:
+            return error(404, f"message {message_id} not found")
+        return ok(view.to_json())
+
+    async def messages(self, request: Request) -> Response:
+        query = MessageQuery.parse(dict(request.query_params))
+        page = await run_in_threadpool(self.store.messages, query)
+        return ok(page.to_json())
+
+    async def recipient(self, request: Request) -> Response:
+        address = normalize_address(request.path_params["address"])
+        if not address:
+            raise UsageError("address is empty")
+        view = await run_in_threadpool(self.store.recipient, address)
+        return ok(view.to_json())
+
+    async def quarantine(self, request: Request) -> Response:
+        try:
+            limit = int(request.query_params.get("limit", "100"))
+        except ValueError as exc:
+            raise UsageError("limit must be a whole number") from exc
+        if not 1 <= limit <= 1000:
+            raise UsageError("limit must be between 1 and 1000")
+        items = await run_in_threadpool(self.store.quarantined, limit)
+        return ok([item.to_json() for item in items])
+
+    async def healthz(self, request: Request) -> Response:
+        return ok({"status": "ok"})
+
+    async def readyz(self, request: Request) -> Response:
+        try:
+            await run_in_threadpool(self.store.ping)
+        except StorageError as exc:
+            return error(503, f"storage unreachable: {exc}")
+        return ok({"status": "ready"})

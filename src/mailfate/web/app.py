@@ -1,0 +1,103 @@
+"""The ASGI application that ``mailfate serve`` runs: routes, lifecycle, and the error shape."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..certs import CertificateCache
+from ..confirm import Confirmer
+from ..logs import configure, logger
+from ..settings import Settings, unknown_settings
+from ..store import Store, open_store
+from ..verify import Verifier
+from .api import Api
+from .commit import CommitQueue
+from .openapi import document
+from .responses import error, ok
+from .webhook import SnsWebhook
+
+
+def create_app(settings: Settings | None = None, store: Store | None = None) -> Starlette:
+    """Build the app from ``settings`` (default: the environment). Storage opens at startup."""
+    settings = settings or Settings.from_env()
+    configure(settings.log_level)
+    store = store or open_store(settings.db)
+    commits = CommitQueue(store)
+    certificates = CertificateCache(
+        certs_dir=settings.sns_certs_dir, max_size=settings.cert_cache_size, ttl=settings.cert_cache_ttl
+    )
+    webhook = SnsWebhook(
+        verifier=Verifier(certificates, settings.topic_arns),
+        confirmer=Confirmer(settings.confirm),
+        commits=commits,
+        basic_auth=settings.basic_auth,
+        # Without an allowlist any topic's confirmation would be honoured: never auto-confirm then.
+        auto_confirm=settings.topic_arns is not None,
+    )
+    api = Api(store, settings.api_token)
+    openapi = document()
+
+    async def openapi_json(request: Request) -> Response:
+        return ok(openapi)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if settings.topic_arns is None:
+            logger.warning("MAILFATE_TOPIC_ARNS is not set: every topic is accepted, no subscription is confirmed")
+        for name in unknown_settings():
+            logger.warning("unknown setting ignored", extra={"setting": name})
+        logger.info("mailfate.ready", extra={"db": _redact(store.url), "confirm": settings.confirm})
+        try:
+            yield
+        finally:
+            commits.close()
+            store.close()
+
+    routes = [
+        Route("/sns", webhook.handle, methods=["POST"]),
+        Route("/api/messages", api.guard(api.messages), methods=["GET"]),
+        Route("/api/messages/{message_id}", api.guard(api.message), methods=["GET"]),
+        Route("/api/recipients/{address}", api.guard(api.recipient), methods=["GET"]),
+        Route("/api/quarantine", api.guard(api.quarantine), methods=["GET"]),
+        Route("/healthz", api.healthz, methods=["GET"]),
+        Route("/readyz", api.readyz, methods=["GET"]),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
+    ]
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error, Exception: _server_error},
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    detail = exc.detail if isinstance(exc, HTTPException) else "error"
+    return error(status, str(detail))
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    # The traceback goes to the log, never to the client.
+    logger.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
+    return error(500, "internal error")
+
+
+def _redact(url: str) -> str:
+    """A database URL without its password, for logs."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        credentials, host = rest.rsplit("@", 1)
+        return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+    return url
+
+
+def factory() -> Starlette:
+    """Entry point for ``uvicorn --factory`` (several workers import the app by name)."""
+    return create_app()

@@ -1,0 +1,185 @@
+"""``POST /sns``: the SNS HTTP/S endpoint (SPEC section 2).
+
+SNS retries a delivery that gets a 5xx or times out, and drops one that gets a 4xx. So: 200 only once
+the notification is durably committed; 503 when storage or a certificate download fails (retry
+later); 400 for what can never be understood (its raw body is kept in quarantine); 403 for what is not
+proven to come from SNS for an allowed topic (never stored).
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..confirm import Confirmer
+from ..errors import (
+    CertificateUnavailable,
+    ConfirmationFailed,
+    PayloadError,
+    StorageError,
+    VerificationError,
+)
+from ..jsonutil import loads
+from ..logs import logger
+from ..model import Rejected
+from ..parse import parse_record
+from ..sns import SnsMessage, check_subscribe_url, looks_like_sns, sns_message
+from ..verify import Verifier
+from .commit import CommitQueue
+from .responses import error, ok
+
+#: SNS never sends more to an HTTP/S endpoint (topics raised to 1 MiB cannot have HTTP subscribers).
+MAX_BODY_BYTES = 256 * 1024
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, reason: str, quarantine: bytes | None = None) -> None:
+        super().__init__(reason)
+        self.status, self.reason, self.quarantine = status, reason, quarantine
+
+
+@dataclass
+class SnsWebhook:
+    verifier: Verifier
+    confirmer: Confirmer
+    commits: CommitQueue
+    basic_auth: tuple[str, str] | None = None
+    auto_confirm: bool = True
+
+    async def handle(self, request: Request) -> Response:
+        log: dict[str, Any] = {"sns_message_id": request.headers.get("x-amz-sns-message-id")}
+        try:
+            response = await self._handle(request, log)
+        except _Refused as refused:
+            response = await self._refuse(refused, log)
+        except StorageError as exc:
+            log.update(outcome="storage_unavailable", reason=str(exc))
+            response = error(503, "storage unavailable; retry later")
+        log["status"] = response.status_code
+        level = logging.INFO if response.status_code < 400 else logging.WARNING
+        logger.log(level, "sns.request", extra=log)
+        return response
+
+    async def _handle(self, request: Request, log: dict[str, Any]) -> Response:
+        self._check_auth(request)
+        body = await _read_body(request)
+        try:
+            envelope = loads(body)
+        except ValueError as exc:
+            raise _Refused(400, f"body is not JSON: {exc}", body) from exc
+        if not looks_like_sns(envelope):
+            raw = request.headers.get("x-amz-sns-rawdelivery", "").lower() == "true"
+            reason = "raw message delivery is on: turn it off so messages can be verified" if raw else ""
+            raise _Refused(400, reason or "not an SNS message", body)
+        try:
+            message = sns_message(envelope)
+        except PayloadError as exc:
+            raise _Refused(400, str(exc), body) from exc
+        except VerificationError as exc:
+            raise _Refused(403, str(exc)) from exc
+        log.update(sns_message_id=message.message_id, type=message.type, topic=message.topic.arn)
+        _check_headers(request, message)
+        await self._verify(message)
+        text = body.decode("utf-8", errors="replace")
+        if message.type == "Notification":
+            return await self._notification(envelope, text, log)
+        return await self._confirmation(message, envelope, text, log)
+
+    def _check_auth(self, request: Request) -> None:
+        if self.basic_auth is None:
+            return
+        expected = base64.b64encode(f"{self.basic_auth[0]}:{self.basic_auth[1]}".encode()).decode()
+        given = request.headers.get("authorization", "")
+        # SNS sends credentials only after it has seen a 401 with a Basic challenge.
+        if not hmac.compare_digest(given.encode(), f"Basic {expected}".encode()):
+            raise _Refused(401, "basic authentication required")
+
+    async def _verify(self, message: SnsMessage) -> None:
+        try:
+            if self.verifier.needs_fetch(message):
+                await run_in_threadpool(self.verifier.verify, message)  # a download must not block the loop
+            else:
+                self.verifier.verify(message)
+        except VerificationError as exc:
+            raise _Refused(403, f"{type(exc).__name__}: {exc}") from exc
+        except CertificateUnavailable as exc:
+            raise _Refused(503, str(exc)) from exc
+
+    async def _notification(self, envelope: dict[str, Any], text: str, log: dict[str, Any]) -> Response:
+        try:
+            record = parse_record(envelope, text, "sns")
+        except PayloadError as exc:  # genuine, but not an SES event we understand
+            raise _Refused(400, str(exc), text.encode()) from exc
+        (outcome,) = await self.commits.submit([record])
+        message_ids = sorted({e.message_id for e in record.events})
+        log.update(
+            ses_message_id=message_ids[0] if len(message_ids) == 1 else message_ids or None,
+            kinds=sorted({e.kind.value for e in record.events}),
+            recipients=len({e.recipient for e in record.events if e.recipient}),
+            outcome=outcome,
+        )
+        return ok({"outcome": outcome, "message_id": log["ses_message_id"]})
+
+    async def _confirmation(
+        self, message: SnsMessage, envelope: dict[str, Any], text: str, log: dict[str, Any]
+    ) -> Response:
+        confirming = message.type == "SubscriptionConfirmation" and self.auto_confirm
+        if confirming and self.confirmer.mode == "url":
+            try:  # refuse a SubscribeURL that is not SNS's own before anything is stored
+                check_subscribe_url(message.subscribe_url or "", message)
+            except VerificationError as exc:
+                raise _Refused(403, f"{type(exc).__name__}: {exc}") from exc
+        record = parse_record(envelope, text, "sns")
+        (outcome,) = await self.commits.submit([record])
+        action = "recorded"
+        if confirming:
+            try:
+                action = await run_in_threadpool(self.confirmer.confirm, message)
+            except ConfirmationFailed as exc:
+                raise _Refused(503, str(exc)) from exc
+            except VerificationError as exc:  # a SubscribeURL that is not SNS's own: never fetched
+                raise _Refused(403, str(exc)) from exc
+        log.update(outcome=outcome, action=action)
+        return ok({"outcome": outcome, "subscription": action})
+
+    async def _refuse(self, refused: _Refused, log: dict[str, Any]) -> Response:
+        log.update(outcome="refused", reason=refused.reason)
+        if refused.quarantine is not None:
+            body = refused.quarantine.decode("utf-8", errors="replace")
+            await self.commits.submit([Rejected(refused.reason, body, "sns")])  # StorageError -> 503
+            log["outcome"] = "quarantined"
+        headers = {"WWW-Authenticate": 'Basic realm="mailfate"'} if refused.status == 401 else None
+        return error(refused.status, refused.reason, headers)
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise _Refused(413, f"body larger than {MAX_BODY_BYTES} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _Refused(413, f"body larger than {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _check_headers(request: Request, message: SnsMessage) -> None:
+    """The x-amz-sns-* headers are not signed, but a request whose headers and body disagree is not SNS."""
+    for header, value in (
+        ("x-amz-sns-message-type", message.type),
+        ("x-amz-sns-topic-arn", message.topic.arn),
+        ("x-amz-sns-message-id", message.message_id),
+    ):
+        given = request.headers.get(header)
+        if given is not None and given != value:
+            raise _Refused(400, f"header {header} disagrees with the body")

@@ -1,0 +1,183 @@
+"""The JSON API of SPEC section 7 against a real server: shapes, filters, paging, auth, errors, OpenAPI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mailfate.ingest import ingest_bytes
+from mailfate.store import open_store
+from mailfate.testing import bounce_event, event
+from mailfate.web.openapi import document
+
+from .conftest import jsonl
+from .support import Server, request
+
+pytestmark = pytest.mark.server
+Start = Callable[..., Server]
+TOKEN = "test-token-7f1c"
+
+
+def seed(db: Path) -> None:
+    """Ten messages a day apart; every third bounced; tagged by campaign."""
+    records: list[dict[str, Any]] = []
+    for i in range(10):
+        sent = f"2026-11-{10 + i:02d}T09:00:00.000Z"
+        to = [f"user{i}@example.com", "shared@example.com"]
+        tags = {"campaign": ["black-friday" if i % 2 else "welcome"]}
+        batch = [
+            event("Send", f"msg-{i}", to, sent, destination=to),
+            event("Delivery", f"msg-{i}", to, sent.replace("09:00", "09:01"), destination=to, sent_at=sent),
+        ]
+        if i % 3 == 0:
+            batch.append(
+                bounce_event(f"msg-{i}", [f"user{i}@example.com"], sent.replace("09:00", "09:30"), "Permanent",
+                             "NoEmail", "5.1.1", destination=to, sent_at=sent)
+            )  # fmt: skip
+        for record in batch:  # event publishing puts the message's tags on every event
+            record["mail"]["tags"].update(tags)
+        records += batch
+    store = open_store(f"sqlite:///{db}")
+    ingest_bytes(store, jsonl(records))
+    store.close()
+
+
+@pytest.fixture
+def server(servers: Start, tmp_path: Path) -> Server:
+    seed(tmp_path / "server.db")
+    return servers()
+
+
+def get(server: Server, path: str, token: str | None = None) -> Any:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = request(server.port, "GET", path, headers=headers)
+    return response.status, response.json()
+
+
+class TestMessages:
+    def test_one_message(self, server: Server) -> None:
+        status, body = get(server, "/api/messages/msg-3")
+        assert status == 200
+        assert body["status"] == "bounced"
+        assert body["recipient_counts"]["bounced"] == 1
+        assert body["recipient_counts"]["delivered"] == 1
+        assert {r["address"]: r["status"] for r in body["recipients"]} == {
+            "shared@example.com": "delivered",
+            "user3@example.com": "bounced",
+        }
+        assert body["tags"]["campaign"] == ["black-friday"]
+
+    def test_unknown_message_is_json_404(self, server: Server) -> None:
+        assert get(server, "/api/messages/nope") == (404, {"error": "message nope not found", "status": 404})
+
+    def test_list_newest_first_and_paged(self, server: Server) -> None:
+        seen: list[str] = []
+        cursor = ""
+        for _ in range(10):  # bounded: at most ten pages
+            status, page = get(server, f"/api/messages?limit=4{cursor}")
+            assert status == 200
+            seen += [m["message_id"] for m in page["messages"]]
+            if page["next_cursor"] is None:
+                break
+            cursor = f"&cursor={page['next_cursor']}"
+        assert seen == [f"msg-{i}" for i in range(9, -1, -1)]
+
+    @pytest.mark.parametrize(
+        ("query", "expected"),
+        [
+            ("status=bounced", ["msg-9", "msg-6", "msg-3", "msg-0"]),
+            ("status=delivered", ["msg-8", "msg-7", "msg-5", "msg-4", "msg-2", "msg-1"]),
+            ("recipient=User4@Example.com", ["msg-4"]),
+            ("since=2026-11-17T00:00:00Z", ["msg-9", "msg-8", "msg-7"]),
+            ("until=2026-11-12T00:00:00Z", ["msg-1", "msg-0"]),
+            ("tag=campaign:welcome&status=bounced", ["msg-6", "msg-0"]),
+            ("status=complained", []),
+        ],
+    )
+    def test_filters(self, server: Server, query: str, expected: list[str]) -> None:
+        status, page = get(server, f"/api/messages?{query}")
+        assert status == 200
+        assert [m["message_id"] for m in page["messages"]] == expected
+
+    @pytest.mark.parametrize(
+        "query", ["status=lost", "limit=0", "limit=x", "since=yesterday", "tag=nocolon", "cursor=bogus"]
+    )
+    def test_bad_parameters_are_400(self, server: Server, query: str) -> None:
+        status, body = get(server, f"/api/messages?{query}")
+        assert status == 400
+        assert body["status"] == 400
+        assert body["error"]
+
+
+class TestRecipientsAndQuarantine:
+    def test_recipient(self, server: Server) -> None:
+        status, body = get(server, "/api/recipients/Shared%20%3CSHARED@example.com%3E")
+        assert status == 200
+        assert body["address"] == "shared@example.com"
+        assert body["suppressed"] is False
+        assert len(body["messages"]) == 10
+        assert body["messages"][0]["message_id"] == "msg-9"
+
+    def test_never_seen_address(self, server: Server) -> None:
+        assert get(server, "/api/recipients/ghost@example.com") == (
+            200,
+            {"address": "ghost@example.com", "suppressed": False, "suppression": None, "messages": []},
+        )
+
+    def test_quarantine_lists_reason(self, server: Server) -> None:
+        request(server.port, "POST", "/sns", b"{oops")
+        status, items = get(server, "/api/quarantine")
+        assert status == 200
+        assert items[0]["body"] == "{oops"
+
+
+class TestAuthAndHealth:
+    def test_bearer_token(self, servers: Start, tmp_path: Path) -> None:
+        seed(tmp_path / "server.db")
+        server = servers({"MAILFATE_API_TOKEN": TOKEN})
+        status, body = get(server, "/api/messages/msg-1")
+        assert (status, body["status"]) == (401, 401)
+        assert get(server, "/api/messages/msg-1", "wrong")[0] == 401
+        assert get(server, "/api/messages/msg-1", TOKEN)[0] == 200
+        assert get(server, "/healthz")[0] == 200  # health and the document stay open
+        assert get(server, "/openapi.json")[0] == 200
+
+    def test_health_and_readiness(self, server: Server, tmp_path: Path) -> None:
+        assert get(server, "/healthz") == (200, {"status": "ok"})
+        assert get(server, "/readyz") == (200, {"status": "ready"})
+
+    def test_unknown_route_and_method_are_json(self, server: Server) -> None:
+        assert get(server, "/nowhere")[0] == 404
+        response = request(server.port, "DELETE", "/api/messages/msg-1")
+        assert response.status == 405
+        assert response.json()["status"] == 405
+
+
+def test_openapi_documents_every_route_and_nothing_else(server: Server) -> None:
+    from mailfate.settings import Settings
+    from mailfate.web.app import create_app
+
+    app = create_app(Settings(db=f"sqlite:///{server.db.split('///', 1)[1]}"))
+    routes = {(route.path, m.lower()) for route in app.routes for m in (route.methods or []) if m != "HEAD"}  # type: ignore[attr-defined]
+    status, served = get(server, "/openapi.json")
+    assert status == 200
+    documented = {(path, method) for path, ops in served["paths"].items() for method in ops}
+    assert documented == routes
+    assert served == document()
+
+
+def test_serve_refuses_public_address_without_token(tmp_path: Path) -> None:
+    exe = Path(sys.executable).with_name("mailfate")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILFATE_")}
+    done = subprocess.run(
+        [str(exe), "serve", "--host", "0.0.0.0", "--db", f"sqlite:///{tmp_path / 'x.db'}"],  # noqa: S104
+        env=env, capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "MAILFATE_API_TOKEN" in done.stderr
