@@ -13,9 +13,10 @@ $(BIN)/mailfate: pyproject.toml
 
 install: $(BIN)/mailfate
 
-## make run: install and show the demo on the embedded SQLite store
+## make run: install, show the demo, then serve on http://127.0.0.1:8025 with sqlite:///mailfate.db
 run: install
 	$(BIN)/mailfate demo
+	$(BIN)/mailfate serve
 
 demo: install
 	$(BIN)/mailfate demo
@@ -32,6 +33,7 @@ lint: install
 bench: install
 	$(BIN)/python bench/ingest_files.py
 	$(BIN)/python bench/status_lookup.py
+	$(BIN)/python bench/http_ingest.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

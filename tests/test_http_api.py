@@ -163,7 +163,11 @@ def test_openapi_documents_every_route_and_nothing_else(server: Server) -> None:
     from mailfate.settings import Settings
     from mailfate.web.app import create_app
 
-    app = create_app(Settings(db=f"sqlite:///{server.db.split('///', 1)[1]}"))
+    store = open_store(server.db)
+    try:
+        app = create_app(Settings(), store=store)
+    finally:
+        store.close()
     routes = {(route.path, m.lower()) for route in app.routes for m in (route.methods or []) if m != "HEAD"}  # type: ignore[attr-defined]
     status, served = get(server, "/openapi.json")
     assert status == 200

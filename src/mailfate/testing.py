@@ -7,10 +7,21 @@ to get what arrives over SNS or EventBridge.
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID
+
+from .sns import sns_message
 
 _PAYLOAD_KEYS = {
     "Send": "send",
@@ -37,6 +48,75 @@ EVENTBRIDGE_DETAIL_TYPES = {
     "DeliveryDelay": "Email Delivery Delayed",
     "Subscription": "Email Subscribed",
 }
+
+
+CERT_NAME = "SimpleNotificationService-0123456789abcdef0123456789abcdef.pem"
+
+
+@dataclass
+class SnsSigner:
+    """Signs SNS messages the way SNS does, with a key and a certificate made on the spot.
+
+    Point ``MAILFATE_SNS_CERTS_DIR`` at ``folder`` and mailfate verifies what this signs, so that an
+    integration test needs neither AWS nor the network.
+    """
+
+    folder: Path
+    cert_name: str = CERT_NAME
+    key: rsa.RSAPrivateKey = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.key is None:
+            self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            self.write_certificate(self.cert_name)
+
+    KEY_FILE = "signing-key.pem"
+
+    def save_key(self) -> None:
+        """Keep the private key beside the certificate, so that other processes can sign too."""
+        pem = self.key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        (self.folder / self.KEY_FILE).write_bytes(pem)
+
+    @classmethod
+    def load(cls, folder: Path) -> SnsSigner:
+        key = serialization.load_pem_private_key((folder / cls.KEY_FILE).read_bytes(), password=None)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise TypeError("not an RSA key")
+        return cls(folder, key=key)
+
+    def write_certificate(
+        self, name: str, valid_from: dt.datetime | None = None, valid_to: dt.datetime | None = None,
+        dns_name: str = "sns.amazonaws.com",
+    ) -> None:  # fmt: skip
+        now = dt.datetime.now(dt.UTC)
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns_name)])
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(subject)
+            .public_key(self.key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(valid_from or now - dt.timedelta(days=1))
+            .not_valid_after(valid_to or now + dt.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(dns_name)]), critical=False)
+            .sign(self.key, hashes.SHA256())
+        )
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / name).write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+
+    def cert_url(self, region: str = "us-east-1", name: str | None = None) -> str:
+        return f"https://sns.{region}.amazonaws.com/{name or self.cert_name}"
+
+    def sign(self, envelope: dict[str, Any], version: str = "2", cert_url: str | None = None) -> dict[str, Any]:
+        signed = dict(envelope)
+        signed["SignatureVersion"] = version
+        signed["SigningCertURL"] = cert_url or self.cert_url(signed["TopicArn"].split(":")[3])
+        algorithm = hashes.SHA1() if version == "1" else hashes.SHA256()  # noqa: S303 (SNS SignatureVersion 1 is SHA1)
+        data = sns_message({**signed, "Signature": ""}).string_to_sign()
+        signed["Signature"] = base64.b64encode(self.key.sign(data, padding.PKCS1v15(), algorithm)).decode()
+        return signed
 
 
 def mail(

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -47,6 +50,7 @@ _OPT_IN_SIGNING_REGIONS = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=256)
 def signing_names(topic: Topic) -> frozenset[str]:
     """The DNS names an SNS signing certificate for this topic's region may carry."""
     if topic.partition == "aws-cn":
@@ -59,29 +63,45 @@ def signing_names(topic: Topic) -> frozenset[str]:
     return frozenset(names)
 
 
-def _dns_names(certificate: x509.Certificate) -> set[str]:
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What verification needs from a certificate, read once per certificate rather than per message."""
+
+    not_before: datetime
+    not_after: datetime
+    names: frozenset[str]
+    key: Any
+
+
+@functools.lru_cache(maxsize=64)  # keyed by certificate object; the certificate cache itself is bounded
+def _facts(certificate: x509.Certificate) -> _Facts:
     try:
         san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
         names = set(san.value.get_values_for_type(x509.DNSName))
     except x509.ExtensionNotFound:
         names = set()
     names.update(str(a.value) for a in certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME))
-    return {n.lower() for n in names}
+    return _Facts(
+        certificate.not_valid_before_utc,
+        certificate.not_valid_after_utc,
+        frozenset(n.lower() for n in names),
+        certificate.public_key(),
+    )
 
 
 def check_certificate(certificate: x509.Certificate, topic: Topic, now: datetime) -> rsa.RSAPublicKey:
     """Within its validity dates at ``now``, issued to an SNS signing name, with an RSA key."""
-    if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
+    facts = _facts(certificate)
+    if not facts.not_before <= now <= facts.not_after:
         raise CertificateInvalid(
-            f"signing certificate valid {certificate.not_valid_before_utc:%Y-%m-%d} to "
-            f"{certificate.not_valid_after_utc:%Y-%m-%d}, not at {now:%Y-%m-%dT%H:%M:%SZ}"
+            f"signing certificate valid {facts.not_before:%Y-%m-%d} to {facts.not_after:%Y-%m-%d}, "
+            f"not at {now:%Y-%m-%dT%H:%M:%SZ}"
         )
-    if not _dns_names(certificate) & signing_names(topic):
+    if not facts.names & signing_names(topic):
         raise CertificateInvalid("signing certificate is not issued to an SNS signing name")
-    key = certificate.public_key()
-    if not isinstance(key, rsa.RSAPublicKey):
+    if not isinstance(facts.key, rsa.RSAPublicKey):
         raise CertificateInvalid("signing certificate does not hold an RSA key")
-    return key
+    return facts.key
 
 
 def check_signature(message: SnsMessage, key: rsa.RSAPublicKey) -> None:

@@ -8,6 +8,7 @@ committed ingest survives a power cut, not only a crash of this process.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import sqlite3
 import threading
@@ -64,16 +65,39 @@ def _storage_errors(action: str) -> Iterator[None]:
         raise StorageError(f"{action}: {exc}") from exc
 
 
+class _WriterLock:
+    """One writer at a time, across threads and across processes (``serve --workers N``).
+
+    SQLite would serialise writers by itself, but a writer that finds the database locked sleeps in
+    steps of up to 100 ms before it tries again; a kernel file lock wakes the next writer at once.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._thread_lock = threading.Lock()
+        self._file = open(f"{path}-writer.lock", "a")  # noqa: SIM115 (held for the store's lifetime)
+
+    def __enter__(self) -> None:
+        self._thread_lock.acquire()
+        fcntl.flock(self._file, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self._file, fcntl.LOCK_UN)
+        self._thread_lock.release()
+
+    def close(self) -> None:
+        self._file.close()
+
+
 class SQLiteStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self.path = sqlite_path(url)
-        self._write_lock = threading.Lock()
         self._local = threading.local()
         with _storage_errors(f"cannot open {self.path}"):
             parent = Path(self.path).parent
             if not parent.exists():
                 raise StorageError(f"cannot open {self.path}: folder {parent} does not exist")
+            self._write_lock = _WriterLock(self.path)
             self._writer = self._connect()
             self._writer.execute("PRAGMA journal_mode=WAL")
             self._migrate()
@@ -264,6 +288,7 @@ class SQLiteStore:
 
     def close(self) -> None:
         self._writer.close()
+        self._write_lock.close()
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()

@@ -21,10 +21,26 @@ from .api import Api
 from .commit import CommitQueue
 from .openapi import document
 from .responses import error, ok
-from .webhook import SnsWebhook
+from .webhook import Receive, Scope, Send, SnsWebhook
 
 
-def create_app(settings: Settings | None = None, store: Store | None = None) -> Starlette:
+class MailfateApp:
+    """Starlette for everything but the hot path: POST /sns goes straight to the webhook, past the
+    framework's middleware (the same webhook also sits behind the Route, for identical behaviour)."""
+
+    def __init__(self, framework: Starlette, webhook: SnsWebhook) -> None:
+        self.framework = framework
+        self.webhook = webhook
+        self.routes = framework.routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/sns" and scope["method"] == "POST":
+            await self.webhook(scope, receive, send)
+        else:
+            await self.framework(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, store: Store | None = None) -> MailfateApp:
     """Build the app from ``settings`` (default: the environment). Storage opens at startup."""
     settings = settings or Settings.from_env()
     configure(settings.log_level)
@@ -61,7 +77,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             store.close()
 
     routes = [
-        Route("/sns", webhook.handle, methods=["POST"]),
+        Route("/sns", webhook, methods=["POST"]),
         Route("/api/messages", api.guard(api.messages), methods=["GET"]),
         Route("/api/messages/{message_id}", api.guard(api.message), methods=["GET"]),
         Route("/api/recipients/{address}", api.guard(api.recipient), methods=["GET"]),
@@ -70,11 +86,12 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         Route("/readyz", api.readyz, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),
     ]
-    return Starlette(
+    framework = Starlette(
         routes=routes,
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
+    return MailfateApp(framework, webhook)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -98,6 +115,6 @@ def _redact(url: str) -> str:
     return url
 
 
-def factory() -> Starlette:
+def factory() -> MailfateApp:
     """Entry point for ``uvicorn --factory`` (several workers import the app by name)."""
     return create_app()

@@ -1,0 +1,44 @@
+"""Docs that tests keep honest: every setting documented, the README's commands real."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from mailfate.cli import build_parser
+from mailfate.settings import SETTINGS
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_every_setting_is_in_the_configuration_reference() -> None:
+    reference = (ROOT / "docs" / "configuration.md").read_text()
+    documented = set(re.findall(r"`(MAILFATE_[A-Z_]+)`", reference))
+    assert documented == set(SETTINGS)
+
+
+def test_every_setting_read_by_the_code_is_declared() -> None:
+    """A MAILFATE_ name used anywhere in the package is one of SETTINGS (and so documented)."""
+    used: set[str] = set()
+    for path in (ROOT / "src" / "mailfate").rglob("*.py"):
+        used.update(re.findall(r"\"(MAILFATE_[A-Z_]+)\"", path.read_text()))
+    assert used <= set(SETTINGS)
+
+
+def test_readme_opens_with_the_two_commands() -> None:
+    first_block = (ROOT / "README.md").read_text().split("```")[1]
+    commands = [line.split("#")[0].strip() for line in first_block.splitlines()[1:] if line.strip()]
+    assert commands == ["make run", "make test"]
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^run: ", makefile, re.M)
+    assert re.search(r"^test: ", makefile, re.M)
+
+
+def test_readme_commands_exist() -> None:
+    """Every `mailfate X` the README shows is a real subcommand."""
+    readme = (ROOT / "README.md").read_text()
+    shown = set(re.findall(r"^mailfate ([a-z]+)", readme, re.M))
+    parser = build_parser()
+    known = set(parser._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+    assert shown
+    assert shown <= known
