@@ -34,6 +34,7 @@ bench: install
 	$(BIN)/python bench/ingest_files.py
 	$(BIN)/python bench/status_lookup.py
 	$(BIN)/python bench/http_ingest.py
+	$(BIN)/python bench/stats.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

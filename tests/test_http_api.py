@@ -185,3 +185,40 @@ def test_serve_refuses_public_address_without_token(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert "MAILFATE_API_TOKEN" in done.stderr
+
+
+class TestSuppressionsAndStats:
+    def test_suppression_lifecycle(self, server: Server) -> None:
+        status, listed = get(server, "/api/suppressions")
+        assert status == 200
+        assert {i["address"] for i in listed} == {"user0@example.com", "user3@example.com", "user6@example.com",
+                                                   "user9@example.com"}  # fmt: skip
+        assert listed[0]["reason"] == "bounce"
+        assert listed[0]["event"]["kind"] == "Bounce"
+
+        put = request(server.port, "PUT", "/api/suppressions/Fresh%40Example.com", b'{"reason": "asked us"}')
+        assert put.status == 200
+        assert put.json()["suppression"]["reason"] == "manual"
+        assert get(server, "/api/recipients/fresh@example.com")[1]["suppressed"] is True
+
+        lifted = request(server.port, "DELETE", "/api/suppressions/user3@example.com")
+        assert lifted.status == 200
+        assert lifted.json() == {"address": "user3@example.com", "suppressed": False, "suppression": None}
+        assert request(server.port, "DELETE", "/api/suppressions/user3@example.com").status == 404
+        assert get(server, "/api/recipients/user3@example.com")[1]["suppressed"] is False
+
+        bad = request(server.port, "PUT", "/api/suppressions/x%40example.com", b"{not json")
+        assert bad.status == 400
+        assert request(server.port, "PUT", "/api/suppressions/nobody", b"").status == 400
+
+    def test_stats(self, server: Server) -> None:
+        status, body = get(
+            server, "/api/stats?since=2026-11-01T00:00:00Z&until=2026-12-01T00:00:00Z&group_by=tag:campaign"
+        )
+        assert status == 200
+        assert body["totals"]["sent"] == 20
+        assert body["totals"]["hard_bounces"] == 4
+        assert body["totals"]["bounce_rate"] == 0.2
+        assert body["totals"]["bounce_level"] == "pause_risk"
+        assert [g["key"] for g in body["groups"]] == ["black-friday", "welcome"]
+        assert get(server, "/api/stats?group_by=nonsense")[0] == 400

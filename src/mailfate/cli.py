@@ -14,10 +14,13 @@ from typing import Any, NoReturn
 
 from . import __version__, render
 from .addresses import normalize_address
+from .cli_reputation import add_commands as add_reputation_commands
 from .errors import MailfateError, StorageError, UsageError
 from .explain import explain
 from .ingest import Throttle, ingest_paths
+from .settings import Settings
 from .store import Store, open_store
+from .suppression import with_suppression
 from .views import IngestResult
 
 OK, MISSING, USAGE = 0, 1, 2
@@ -66,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     quarantine = command("quarantine", cmd_quarantine, "records that could not be understood, with the reason")
     quarantine.add_argument("--json", action="store_true")
     quarantine.add_argument("--limit", type=int, default=100)
+
+    add_reputation_commands(command)
 
     demo = command("demo", cmd_demo, "ingest a built-in sample into a temporary database and show the fates")
     demo.add_argument("--json", action="store_true")
@@ -153,7 +158,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_recipient(args: argparse.Namespace) -> int:
     store = _store(args)
     try:
-        view = store.recipient(normalize_address(args.address))
+        address = normalize_address(args.address)
+        view = with_suppression(store, store.recipient(address), Settings.from_env().policy)
     finally:
         store.close()
     if args.json:

@@ -81,6 +81,8 @@ class Summary:
     first_event_at: str | None = field(default=None, metadata={"merge": "min"})
     last_event_at: str | None = field(default=None, metadata={"merge": "max"})
     address_raw: str = field(default="", metadata={"merge": "max"})
+    #: The earliest Delivery: a delivery between soft bounces breaks a soft-bounce streak (suppression).
+    delivered_at: str | None = field(default=None, metadata={"merge": "min"})
 
     def merge(self, other: Summary) -> Summary:
         values: dict[str, Any] = {}
@@ -188,7 +190,7 @@ def summarize_event(event: Event) -> Summary:
             text = _json(info)
             return Summary(**base, delayed=True, delay_rank=_rank(event.timestamp, text), delay=text)
         case Kind.DELIVERY:
-            return Summary(**base, engaged=True)
+            return Summary(**base, engaged=True, delivered_at=event.timestamp)
         case Kind.OPEN:
             return Summary(**base, engaged=True, opened=True)
         case Kind.CLICK:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
 from .errors import UsageError
 from .store.base import DEFAULT_URL
+from .suppression import Policy
 
 CONFIRM_MODES = ("url", "api", "off")
 
@@ -25,6 +27,9 @@ SETTINGS: dict[str, str] = {
     "MAILFATE_CERT_CACHE_SIZE": "Signing certificates kept in memory; default 32.",
     "MAILFATE_CERT_CACHE_TTL": "Seconds a cached signing certificate is reused before loading it again; default 86400.",
     "MAILFATE_LOG_LEVEL": "Log level of the server: DEBUG, INFO (default), WARNING, ERROR.",
+    "MAILFATE_SOFT_BOUNCE_COUNT": "Soft-bounced messages, no delivery between, that suppress an address; default 3.",
+    "MAILFATE_SOFT_BOUNCE_WINDOW_DAYS": "Days within which those soft bounces must fall; default 30.",
+    "MAILFATE_SOFT_BOUNCE_EXPIRY_DAYS": "Days after the last soft bounce that such a suppression ends; default 30.",
 }
 
 
@@ -39,6 +44,7 @@ class Settings:
     cert_cache_size: int = 32
     cert_cache_ttl: float = 86400.0
     log_level: str = "INFO"
+    policy: Policy = field(default_factory=Policy)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -63,6 +69,11 @@ class Settings:
             cert_cache_size=_number(env, "MAILFATE_CERT_CACHE_SIZE", 32, int),
             cert_cache_ttl=_number(env, "MAILFATE_CERT_CACHE_TTL", 86400.0, float),
             log_level=env.get("MAILFATE_LOG_LEVEL", "INFO").upper(),
+            policy=Policy(
+                soft_bounce_count=_number(env, "MAILFATE_SOFT_BOUNCE_COUNT", 3, int),
+                soft_bounce_window=timedelta(days=_number(env, "MAILFATE_SOFT_BOUNCE_WINDOW_DAYS", 30.0, float)),
+                soft_bounce_expiry=timedelta(days=_number(env, "MAILFATE_SOFT_BOUNCE_EXPIRY_DAYS", 30.0, float)),
+            ),
         )
 
 

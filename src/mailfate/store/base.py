@@ -8,6 +8,8 @@ from typing import Protocol
 
 from ..errors import UsageError
 from ..model import Record, Rejected
+from ..stats import Stats, StatsQuery
+from ..suppression import Action, FateFacts
 from ..views import IngestResult, MessagePage, MessageView, QuarantineItem, RecipientView
 from .listing import MessageQuery
 from .sql import PreparedBatch
@@ -39,6 +41,16 @@ class Store(Protocol):
     def recipient(self, address: str, limit: int = 100) -> RecipientView: ...
 
     def quarantined(self, limit: int = 100) -> list[QuarantineItem]: ...
+
+    def suppression_facts(
+        self, addresses: Sequence[str] | None = None
+    ) -> dict[str, tuple[list[FateFacts], list[Action]]]:
+        """What the suppression rules need, per address: all addresses that could be suppressed when None."""
+        ...
+
+    def add_action(self, address: str, action: Action) -> None: ...
+
+    def stats(self, query: StatsQuery) -> Stats: ...
 
     def ping(self) -> None: ...
 

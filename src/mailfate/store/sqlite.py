@@ -15,9 +15,12 @@ import threading
 from collections.abc import Iterator, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from ..errors import StorageError, UsageError
 from ..model import Record, Rejected, Status
+from ..stats import ALL_COUNTS, Figures, Stats, StatsQuery, count_columns
+from ..suppression import Action, FateFacts
 from ..views import (
     Fate,
     IngestResult,
@@ -41,6 +44,15 @@ _EVENT_INSERT = (
 _RECORD_INSERT = "INSERT INTO records (record_key, transport, kind, received_at, note, body) VALUES (?, ?, ?, ?, ?, ?)"
 _QUARANTINE_INSERT = "INSERT INTO quarantine (received_at, transport, location, reason, body) VALUES (?, ?, ?, ?, ?)"
 _SUMMARY = ", ".join(sql.SUMMARY_COLUMNS)
+_SUPPRESSION_CANDIDATES = (
+    "SELECT address FROM recipients WHERE complaint OR hard_bounce OR soft_bounce OR ambiguous_bounce "
+    "UNION SELECT address FROM suppression_actions"
+)
+_SUPPRESSION_FATES = (
+    "SELECT address, message_id, status, bounce, complaint_info, delivered_at FROM recipients "
+    "WHERE address IN ({marks}) "
+    "AND (complaint OR hard_bounce OR soft_bounce OR ambiguous_bounce OR delivered_at IS NOT NULL)"
+)
 _TAG_FILTER = "EXISTS (SELECT 1 FROM json_each(m.tags) t, json_each(t.value) v WHERE t.key = ? AND v.value = ?)"
 # SQLite allows 32766 host parameters since 3.32; stay well under it.
 _KEY_CHUNK = 5000
@@ -268,6 +280,66 @@ class SQLiteStore:
             ).fetchall()
         messages = [RecipientMessage(Fate(r[0], address, sql.summary_from_row(r[3:])), r[1], r[2]) for r in rows]
         return RecipientView(address=address, messages=messages)
+
+    def suppression_facts(
+        self, addresses: Sequence[str] | None = None
+    ) -> dict[str, tuple[list[FateFacts], list[Action]]]:
+        conn = self._reader()
+        with _storage_errors("cannot read suppressions"):
+            if addresses is None:
+                addresses = [r[0] for r in conn.execute(_SUPPRESSION_CANDIDATES)]
+            facts: dict[str, tuple[list[FateFacts], list[Action]]] = {a: ([], []) for a in addresses}
+            for start in range(0, len(addresses), _KEY_CHUNK):
+                chunk = list(addresses[start : start + _KEY_CHUNK])
+                marks = ", ".join("?" * len(chunk))
+                for address, *row in conn.execute(_SUPPRESSION_FATES.format(marks=marks), chunk):
+                    facts[address][0].append(FateFacts.from_row(*row))
+                for address, action, at, reason in conn.execute(
+                    f"SELECT address, action, at, reason FROM suppression_actions WHERE address IN ({marks})", chunk
+                ):
+                    facts[address][1].append(Action(action, at, reason))
+        return facts
+
+    def add_action(self, address: str, action: Action) -> None:
+        """Record a suppression added or lifted by hand (idempotent)."""
+        with _storage_errors("cannot record the suppression"), self._write_lock:
+            self._writer.execute(
+                "INSERT INTO suppression_actions (address, action, at, reason) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (address, action, at) DO NOTHING",
+                (address, action.action, action.at, action.reason),
+            )
+
+    def stats(self, query: StatsQuery) -> Stats:
+        columns = count_columns(
+            "r.address LIKE '%@simulator.amazonses.com'",
+            "r.bounce IS NOT NULL AND json_extract(r.bounce, '$.subtype') = 'OnAccountSuppressionList'",
+        )
+        window = (
+            "FROM recipients r JOIN messages m ON m.message_id = r.message_id WHERE m.sent_at >= ? AND m.sent_at < ?"
+        )
+        args: list[Any] = [query.since, query.until]
+        conn = self._reader()
+        with _storage_errors("cannot compute stats"):
+            totals = conn.execute(f"SELECT {columns} {window}", args).fetchone()
+            if query.tag is not None:
+                grouped = conn.execute(
+                    f"SELECT v.value AS key, {columns} FROM recipients r "
+                    "JOIN messages m ON m.message_id = r.message_id, json_each(m.tags) t, json_each(t.value) v "
+                    "WHERE m.sent_at >= ? AND m.sent_at < ? AND t.key = ? GROUP BY v.value ORDER BY v.value",
+                    [*args, query.tag],
+                ).fetchall()
+            elif query.group_by is not None:
+                key = {"configuration_set": "m.configuration_set", "sending_domain": "m.from_domain"}[query.group_by]
+                grouped = conn.execute(
+                    f"SELECT {key} AS key, {columns} {window} GROUP BY {key} ORDER BY {key}", args
+                ).fetchall()
+            else:
+                grouped = []
+        return Stats(
+            query,
+            Figures(None, dict(zip(ALL_COUNTS, totals, strict=True))),
+            [Figures(row[0], dict(zip(ALL_COUNTS, row[1:], strict=True))) for row in grouped],
+        )
 
     def quarantined(self, limit: int = 100) -> list[QuarantineItem]:
         with _storage_errors("cannot read quarantine"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -11,17 +12,22 @@ from starlette.responses import Response
 
 from ..addresses import normalize_address
 from ..errors import StorageError, UsageError
+from ..jsonutil import loads
+from ..stats import StatsQuery
 from ..store import Store
 from ..store.listing import MessageQuery
+from ..suppression import Action, Policy, suppression_for, suppressions, with_suppression
+from ..timestamps import format_timestamp
 from .responses import error, ok
 
 Handler = Callable[[Request], Awaitable[Response]]
 
 
 class Api:
-    def __init__(self, store: Store, token: str | None) -> None:
+    def __init__(self, store: Store, token: str | None, policy: Policy | None = None) -> None:
         self.store = store
         self.token = token
+        self.policy = policy or Policy()
 
     def guard(self, handler: Handler) -> Handler:
         """Bearer-token check and error translation around one handler."""
@@ -57,7 +63,47 @@ class Api:
         if not address:
             raise UsageError("address is empty")
         view = await run_in_threadpool(self.store.recipient, address)
+        view = await run_in_threadpool(with_suppression, self.store, view, self.policy)
         return ok(view.to_json())
+
+    async def suppressions(self, request: Request) -> Response:
+        found = await run_in_threadpool(suppressions, self.store, self.policy, _now())
+        return ok([s.to_item() for s in found])
+
+    async def suppress(self, request: Request) -> Response:
+        address = _address(request.path_params["address"])
+        reason = "manual"
+        body = await request.body()
+        if body.strip():
+            try:
+                given = loads(body)
+            except ValueError as exc:
+                raise UsageError('body must be JSON: {"reason": "..."}') from exc
+            if not isinstance(given, dict) or not isinstance(given.get("reason", ""), str):
+                raise UsageError('body must be {"reason": "..."}')
+            reason = given.get("reason") or reason
+        action = Action("suppress", format_timestamp(_now()), reason)
+        await run_in_threadpool(self.store.add_action, address, action)
+        return await self._suppression_state(address)
+
+    async def unsuppress(self, request: Request) -> Response:
+        address = _address(request.path_params["address"])
+        current = await run_in_threadpool(suppression_for, self.store, address, self.policy, _now())
+        if current is None:
+            return error(404, f"{address} is not suppressed")
+        await run_in_threadpool(self.store.add_action, address, Action("lift", format_timestamp(_now())))
+        return await self._suppression_state(address)
+
+    async def _suppression_state(self, address: str) -> Response:
+        current = await run_in_threadpool(suppression_for, self.store, address, self.policy, _now())
+        return ok({"address": address, "suppressed": current is not None,
+                   "suppression": current.to_json() if current else None})  # fmt: skip
+
+    async def stats(self, request: Request) -> Response:
+        params = request.query_params
+        query = StatsQuery.parse(params.get("since"), params.get("until"), params.get("group_by"), _now())
+        stats = await run_in_threadpool(self.store.stats, query)
+        return ok(stats.to_json())
 
     async def quarantine(self, request: Request) -> Response:
         try:
@@ -78,3 +124,14 @@ class Api:
         except StorageError as exc:
             return error(503, f"storage unreachable: {exc}")
         return ok({"status": "ready"})
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _address(raw: str) -> str:
+    address = normalize_address(raw)
+    if "@" not in address:
+        raise UsageError(f"{raw!r} is not an email address")
+    return address

@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         # Without an allowlist any topic's confirmation would be honoured: never auto-confirm then.
         auto_confirm=settings.topic_arns is not None,
     )
-    api = Api(store, settings.api_token)
+    api = Api(store, settings.api_token, settings.policy)
     openapi = document()
 
     async def openapi_json(request: Request) -> Response:
@@ -82,6 +82,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         Route("/api/messages/{message_id}", api.guard(api.message), methods=["GET"]),
         Route("/api/recipients/{address}", api.guard(api.recipient), methods=["GET"]),
         Route("/api/quarantine", api.guard(api.quarantine), methods=["GET"]),
+        Route("/api/suppressions", api.guard(api.suppressions), methods=["GET"]),
+        Route("/api/suppressions/{address}", api.guard(api.suppress), methods=["PUT"]),
+        Route("/api/suppressions/{address}", api.guard(api.unsuppress), methods=["DELETE"]),
+        Route("/api/stats", api.guard(api.stats), methods=["GET"]),
         Route("/healthz", api.healthz, methods=["GET"]),
         Route("/readyz", api.readyz, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),

@@ -128,6 +128,51 @@ SCHEMAS: dict[str, Any] = {
             "messages": {"type": "array", "items": {"type": "object"}},
         },
     },
+    "Suppression": {
+        "type": "object",
+        "required": ["address", "reason", "since", "expires_at", "event"],
+        "properties": {
+            "address": {"type": "string"},
+            "reason": {"type": "string", "enum": ["complaint", "bounce", "manual", "soft_bounce"]},
+            "since": _TIME,
+            "expires_at": _TIME,
+            "event": {"type": ["object", "null"], "description": "what caused it: kind, message_id, timestamp"},
+        },
+    },
+    "SuppressionState": {
+        "type": "object",
+        "required": ["address", "suppressed", "suppression"],
+        "properties": {
+            "address": {"type": "string"},
+            "suppressed": {"type": "boolean"},
+            "suppression": {"type": ["object", "null"]},
+        },
+    },
+    "Figures": {
+        "type": "object",
+        "required": ["sent", "delivered", "hard_bounces", "soft_bounces", "auto_replies", "complaints", "opens",
+                     "clicks", "bounce_rate", "complaint_rate", "bounce_level", "complaint_level"],
+        "properties": {
+            "key": {"type": ["string", "null"], "description": "the group (groups only)"},
+            **{name: {"type": "integer"} for name in ("sent", "delivered", "hard_bounces", "soft_bounces",
+                                                       "auto_replies", "complaints", "opens", "clicks")},
+            "bounce_rate": {"type": "number", "description": "hard bounces over recipients sent, a fraction"},
+            "complaint_rate": {"type": "number"},
+            "bounce_level": {"type": "string", "enum": ["healthy", "under_review", "pause_risk"]},
+            "complaint_level": {"type": "string", "enum": ["healthy", "under_review", "pause_risk"]},
+        },
+    },
+    "Stats": {
+        "type": "object",
+        "required": ["since", "until", "totals", "groups"],
+        "properties": {
+            "since": _TIME,
+            "until": _TIME,
+            "group_by": {"type": ["string", "null"]},
+            "totals": _ref("Figures"),
+            "groups": {"type": "array", "items": _ref("Figures")},
+        },
+    },
     "QuarantineItem": {
         "type": "object",
         "required": ["id", "received_at", "source", "reason", "body"],
@@ -203,6 +248,45 @@ PATHS: dict[str, Any] = {
                 "200": _json({"type": "array", "items": _ref("QuarantineItem")}, "quarantined records"),
                 **_ERRORS,
             },
+        }
+    },
+    "/api/suppressions": {
+        "get": {
+            "summary": "Suppressed addresses, with reason, cause, time and expiry",
+            "responses": {"200": _json({"type": "array", "items": _ref("Suppression")}, "the list"), **_ERRORS},
+        }
+    },
+    "/api/suppressions/{address}": {
+        "put": {
+            "summary": "Suppress an address by hand",
+            "parameters": [_path("address")],
+            "requestBody": {
+                "required": False,
+                "content": {
+                    "application/json": {"schema": {"type": "object", "properties": {"reason": {"type": "string"}}}}
+                },
+            },
+            "responses": {"200": _json(_ref("SuppressionState"), "suppressed"), **_ERRORS},
+        },
+        "delete": {
+            "summary": "Lift a suppression: events timestamped before now no longer count",
+            "parameters": [_path("address")],
+            "responses": {
+                "200": _json(_ref("SuppressionState"), "lifted"),
+                "404": _json(_ref("Error"), "not suppressed"),
+                **_ERRORS,
+            },
+        },
+    },
+    "/api/stats": {
+        "get": {
+            "summary": "Reputation figures by send time: rates and levels against the SES thresholds",
+            "parameters": [
+                _query("since", "from (ISO 8601); default 7 days before until"),
+                _query("until", "before (ISO 8601); default now"),
+                _query("group_by", "configuration_set, sending_domain or tag:NAME"),
+            ],
+            "responses": {"200": _json(_ref("Stats"), "the figures"), **_ERRORS},
         }
     },
     "/healthz": {"get": {"summary": "The process is up", "security": [], "responses": {"200": {"description": "up"}}}},

@@ -1,0 +1,76 @@
+"""Reputation figures over one million recipients on SQLite, in all and grouped.
+
+Target (SPEC section 10): under one second. The database is built once through the normal ingest path
+(messages of five recipients over 27 days) and kept in bench/.data.
+
+    .venv/bin/python bench/stats.py [--recipients 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from generate import DATA, message_records
+from mailfate.ingest import ingest_paths
+from mailfate.stats import StatsQuery
+from mailfate.store import open_store
+
+WINDOW = ("2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z")
+
+
+def build(recipients: int, path: Path) -> None:
+    source = DATA / f"stats-{recipients}.jsonl"
+    rng = random.Random(61)
+    with source.open("w") as out:
+        for index in range(recipients // 5):
+            for record in message_records(index, rng, recipients_per_message=5):
+                out.write(json.dumps(record, separators=(",", ":")) + "\n")
+    partial = path.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    store = open_store(f"sqlite:///{partial}")
+    started = time.perf_counter()
+    ingest_paths(store, [str(source)])
+    store.close()
+    print(f"built {path.name} in {time.perf_counter() - started:.0f} s")
+    partial.rename(path)
+    source.unlink()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--recipients", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    DATA.mkdir(exist_ok=True)
+    path = DATA / f"stats-{args.recipients}.db"
+    if not path.exists():
+        build(args.recipients, path)
+    store = open_store(f"sqlite:///{path}")
+    now = datetime.now(UTC)
+    try:
+        for group_by in (None, "configuration_set", "sending_domain", "tag:ses:configuration-set"):
+            query = StatsQuery.parse(*WINDOW, group_by, now)
+            timings = []
+            for _ in range(args.repeat):
+                started = time.perf_counter()
+                result = store.stats(query).to_json()
+                timings.append(time.perf_counter() - started)
+            print(
+                f"group_by={group_by or '(none)':<28} recipients {result['totals']['sent']:>9,}  "
+                f"median {statistics.median(timings):.3f} s  max {max(timings):.3f} s  (target < 1 s)"
+            )
+    finally:
+        store.close()
+
+
+if __name__ == "__main__":
+    main()
