@@ -16,7 +16,6 @@ COMPLAINT_THRESHOLDS = (0.001, 0.005)
 COUNTS = ("sent", "delivered", "hard_bounces", "soft_bounces", "auto_replies", "complaints", "opens", "clicks")
 #: The rates' numerators and denominator leave out the mailbox simulator, and the bounce rate leaves out
 #: bounces of addresses on the account-level suppression list (SES does not count them either).
-RATE_COUNTS = ("rate_sent", "rate_hard_bounces", "rate_complaints")
 GROUPINGS = ("configuration_set", "sending_domain")
 
 
@@ -31,9 +30,10 @@ class Figures:
     counts: dict[str, int]
 
     def to_json(self) -> dict[str, Any]:
-        sent = self.counts["rate_sent"]
-        bounce_rate = self.counts["rate_hard_bounces"] / sent if sent else 0.0
-        complaint_rate = self.counts["rate_complaints"] / sent if sent else 0.0
+        c = self.counts
+        sent = c["sent"] - c["excluded_sent"]
+        bounce_rate = (c["hard_bounces"] - c["excluded_bounces"]) / sent if sent else 0.0
+        complaint_rate = (c["complaints"] - c["excluded_complaints"]) / sent if sent else 0.0
         body: dict[str, Any] = {} if self.key is None else {"key": self.key}
         body.update({name: self.counts[name] for name in COUNTS})
         body.update(
@@ -85,24 +85,24 @@ class Stats:
         }
 
 
-def count_columns(simulator: str, on_account: str) -> str:
-    """The SUM(...) of every count, given the dialect's tests for a simulator address and for an
-    OnAccountSuppressionList bounce."""
-    rate = f"NOT ({simulator})"
+def count_columns(count_if: str, simulator: str, on_account: str) -> str:
+    """The counts, in the order of ALL_COUNTS. ``count_if`` is the dialect's conditional count with one
+    ``{}`` for the condition; ``simulator`` and ``on_account`` its tests for a simulator address and for
+    an OnAccountSuppressionList bounce. Each condition is cheap: this runs once per recipient."""
     parts = {
-        "sent": "1",
-        "delivered": "CASE WHEN r.status = 'delivered' THEN 1 ELSE 0 END",
-        "hard_bounces": "CASE WHEN r.status = 'bounced' THEN 1 ELSE 0 END",
-        "soft_bounces": "CASE WHEN r.status = 'soft_bounced' THEN 1 ELSE 0 END",
-        "auto_replies": "CASE WHEN r.status = 'delivered' AND r.ambiguous_bounce THEN 1 ELSE 0 END",
-        "complaints": "CASE WHEN r.status = 'complained' THEN 1 ELSE 0 END",
-        "opens": "CASE WHEN r.opened THEN 1 ELSE 0 END",
-        "clicks": "CASE WHEN r.clicked THEN 1 ELSE 0 END",
-        "rate_sent": f"CASE WHEN {rate} THEN 1 ELSE 0 END",
-        "rate_hard_bounces": f"CASE WHEN r.status = 'bounced' AND {rate} AND NOT ({on_account}) THEN 1 ELSE 0 END",
-        "rate_complaints": f"CASE WHEN r.status = 'complained' AND {rate} THEN 1 ELSE 0 END",
+        "sent": "count(*)",
+        "delivered": count_if.format("r.status = 'delivered'"),
+        "hard_bounces": count_if.format("r.status = 'bounced'"),
+        "soft_bounces": count_if.format("r.status = 'soft_bounced'"),
+        "auto_replies": count_if.format("r.status = 'delivered' AND r.ambiguous_bounce"),
+        "complaints": count_if.format("r.status = 'complained'"),
+        "opens": count_if.format("r.opened"),
+        "clicks": count_if.format("r.clicked"),
+        "excluded_sent": count_if.format(simulator),
+        "excluded_bounces": count_if.format(f"r.status = 'bounced' AND ({simulator} OR {on_account})"),
+        "excluded_complaints": count_if.format(f"r.status = 'complained' AND {simulator}"),
     }
-    return ", ".join(f"COALESCE(SUM({expr}), 0) AS {name}" for name, expr in parts.items())
+    return ", ".join(parts.values())
 
 
-ALL_COUNTS = COUNTS + RATE_COUNTS
+ALL_COUNTS = (*COUNTS, "excluded_sent", "excluded_bounces", "excluded_complaints")

@@ -33,12 +33,17 @@ MESSAGE_COLUMNS = (
 
 @dataclass(frozen=True, slots=True)
 class Dialect:
-    """The few places SQLite and PostgreSQL differ."""
+    """The few places SQLite and PostgreSQL differ. Statements use ``?`` placeholders in both."""
 
-    placeholder: str
-    least: str  # a two-argument minimum that ignores NULLs once wrapped by _ignoring_null
+    least: str  # a two-argument minimum; SQLite's returns NULL if either argument is NULL
     greatest: str
-    nulls_propagate: bool  # SQLite's scalar min()/max() return NULL if any argument is NULL
+    nulls_propagate: bool
+    tag_filter: str  # a message's tag ? holds value ?
+    tag_values_from: str  # joined to m: rows v(value) of the values of tag ?
+    simulator_test: str  # r.address is a mailbox simulator address
+    on_account_test: str  # r's bounce is an OnAccountSuppressionList bounce
+    count_if: str  # a count of the rows where {} holds
+    placeholder: str = "?"
 
     def _ignoring_null(self, function: str, a: str, b: str) -> str:
         if self.nulls_propagate:
@@ -49,8 +54,27 @@ class Dialect:
         return ", ".join([self.placeholder] * count)
 
 
-SQLITE = Dialect(placeholder="?", least="min", greatest="max", nulls_propagate=True)
-POSTGRES = Dialect(placeholder="%s", least="LEAST", greatest="GREATEST", nulls_propagate=False)
+_SIMULATOR = "r.address LIKE '%@simulator.amazonses.com'"
+SQLITE = Dialect(
+    least="min",
+    greatest="max",
+    nulls_propagate=True,
+    tag_filter="EXISTS (SELECT 1 FROM json_each(m.tags) t, json_each(t.value) v WHERE t.key = ? AND v.value = ?)",
+    tag_values_from="JOIN json_each(m.tags) t ON t.key = ? JOIN json_each(t.value) v",
+    simulator_test=_SIMULATOR,
+    on_account_test="json_extract(r.bounce, '$.subtype') = 'OnAccountSuppressionList'",
+    count_if="sum({})",
+)
+POSTGRES = Dialect(
+    least="LEAST",
+    greatest="GREATEST",
+    nulls_propagate=False,
+    tag_filter="(m.tags::jsonb -> ?) @> to_jsonb(?::text)",
+    tag_values_from="CROSS JOIN LATERAL jsonb_array_elements_text(m.tags::jsonb -> ?) AS v(value)",
+    simulator_test=_SIMULATOR,
+    on_account_test="(r.bounce::jsonb ->> 'subtype') = 'OnAccountSuppressionList'",
+    count_if="count(*) FILTER (WHERE {})",
+)
 
 
 def recipient_upsert(d: Dialect) -> str:

@@ -89,7 +89,7 @@ CREATE TABLE recipients (
             WHEN delayed THEN 'delayed'
             ELSE 'sent'
         END
-    ) VIRTUAL,
+    ) STORED,
     PRIMARY KEY (message_id, address)
 ) WITHOUT ROWID;
 CREATE INDEX recipients_address ON recipients (address);

@@ -1,0 +1,295 @@
+"""What the SQLite and PostgreSQL stores share: every statement and every row-to-view conversion.
+
+A backend supplies connections (``_read`` and ``_transaction``) and a :class:`~.sql.Dialect`; the SQL
+is written once, with ``?`` placeholders that the PostgreSQL backend rewrites.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
+
+from ..model import Record, Rejected, Status
+from ..stats import ALL_COUNTS, Figures, Stats, StatsQuery, count_columns
+from ..suppression import Action, FateFacts
+from ..views import (
+    Fate,
+    IngestResult,
+    MessagePage,
+    MessageSummary,
+    MessageView,
+    QuarantineItem,
+    RecipientMessage,
+    RecipientView,
+    StoredEvent,
+)
+from . import sql
+from .listing import MessageQuery, encode_cursor
+
+_SUMMARY = ", ".join(sql.SUMMARY_COLUMNS)
+_TROUBLE = "(complaint OR hard_bounce OR soft_bounce OR ambiguous_bounce)"
+#: Host parameters per statement at the most (SQLite allows 32766, PostgreSQL 65535).
+CHUNK = 5000
+
+
+class Transaction(Protocol):
+    def execute(self, statement: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> int: ...
+
+
+class SqlStore(ABC):
+    url: str
+    dialect: sql.Dialect
+
+    # -- what a backend provides ------------------------------------------------------------------
+
+    @abstractmethod
+    def _read(self, statement: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a query on a reader connection."""
+
+    @abstractmethod
+    def _transaction(self) -> contextlib.AbstractContextManager[Transaction]:
+        """A write transaction: committed when the block ends, rolled back if it raises."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    # -- writing ------------------------------------------------------------------------------------
+
+    def ingest(self, items: Sequence[Record | Rejected], received_at: str) -> IngestResult:
+        return self.write(sql.prepare(items, received_at))
+
+    def write(self, batch: sql.PreparedBatch) -> IngestResult:
+        """Commit a prepared batch in one transaction: all of it, or (raising StorageError) none of it."""
+        with self._transaction() as tx:
+            return self._write(tx, batch)
+
+    def _write(self, tx: Transaction, batch: sql.PreparedBatch) -> IngestResult:
+        result = IngestResult()
+        seen = self._existing_keys(tx, [k for k in batch.keys if k is not None])
+        new: set[str] = set()
+        events_of_duplicates = 0
+        for key, event_count in zip(batch.keys, batch.event_counts, strict=True):
+            if key is None:
+                result.quarantined += 1
+                result.outcomes.append("quarantined")
+            elif key in seen or key in new:
+                result.duplicates += 1
+                result.outcomes.append("duplicate")
+                events_of_duplicates += event_count
+            else:
+                new.add(key)
+                result.outcomes.append("stored")
+        records = []
+        for row in batch.records:
+            if row[0] in new:  # the first row of each new key
+                records.append(row)
+                new.discard(row[0])
+        result.records = len(records)
+        result.notes = sum(1 for row in records if row[2] != "event")
+        d = self.dialect
+        if batch.quarantine:
+            tx.executemany(
+                "INSERT INTO quarantine (received_at, transport, location, reason, body) VALUES (?, ?, ?, ?, ?)",
+                batch.quarantine,
+            )
+        # Rows go in key order so that concurrent PostgreSQL writers lock them in the same order.
+        if records:
+            tx.executemany(
+                "INSERT INTO records (record_key, transport, kind, received_at, note, body) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (record_key) DO NOTHING",
+                sorted(records),
+            )
+        if batch.messages:
+            tx.executemany(sql.message_upsert(d), sorted(batch.messages))
+        if batch.events:
+            inserted = tx.executemany(_EVENT_INSERT, sorted(batch.events, key=_first_two))
+            result.events = inserted
+            result.duplicate_events = len(batch.events) - inserted - events_of_duplicates
+        if batch.recipients:
+            tx.executemany(sql.recipient_upsert(d), sorted(batch.recipients, key=_first_two))
+        return result
+
+    def _existing_keys(self, tx: Transaction, keys: list[str]) -> set[str]:
+        """Which of these record keys are stored already (one query per chunk, not one per record)."""
+        found: set[str] = set()
+        for chunk in _chunks(keys):
+            rows = tx.execute(f"SELECT record_key FROM records WHERE record_key IN ({_marks(chunk)})", chunk)
+            found.update(r[0] for r in rows)
+        return found
+
+    def add_action(self, address: str, action: Action) -> None:
+        """Record a suppression added or lifted by hand (idempotent)."""
+        with self._transaction() as tx:
+            tx.execute(
+                "INSERT INTO suppression_actions (address, action, at, reason) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (address, action, at) DO NOTHING",
+                (address, action.action, action.at, action.reason),
+            )
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    def message(self, message_id: str) -> MessageView | None:
+        rows = self._read(
+            "SELECT message_id, source, from_addresses, subject, sent_at, destination, tags, "
+            "configuration_set, sending_account FROM messages WHERE message_id = ?",
+            (message_id,),
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        fates = [
+            Fate(message_id, r[0], sql.summary_from_row(r[1:]))
+            for r in self._read(
+                f"SELECT address, {_SUMMARY} FROM recipients WHERE message_id = ? ORDER BY address", (message_id,)
+            )
+        ]
+        events = [
+            StoredEvent(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6])
+            for r in self._read(
+                "SELECT kind, recipient, timestamp, received_at, transport, details, record_key "
+                "FROM events WHERE message_id = ? ORDER BY timestamp, kind, recipient",
+                (message_id,),
+            )
+        ]
+        return MessageView(
+            message_id=row[0],
+            source=row[1],
+            from_=json.loads(row[2] or "[]"),
+            subject=row[3],
+            sent_at=row[4] or None,
+            destination=json.loads(row[5] or "[]"),
+            tags=json.loads(row[6] or "{}"),
+            configuration_set=row[7],
+            sending_account=row[8],
+            recipients=fates,
+            events=events,
+        )
+
+    def messages(self, query: MessageQuery) -> MessagePage:
+        statement, args = query.sql(sql.SQLITE, self.dialect.tag_filter)
+        rows = self._read(statement, args)
+        more = len(rows) > query.limit
+        rows = rows[: query.limit]
+        counts: dict[str, dict[str, int]] = {r[0]: {} for r in rows}
+        if rows:
+            ids = list(counts)
+            for message_id, status, count in self._read(
+                f"SELECT message_id, status, count(*) FROM recipients WHERE message_id IN ({_marks(ids)}) "
+                "GROUP BY message_id, status",
+                ids,
+            ):
+                counts[message_id][status] = count
+        summaries = [
+            MessageSummary(r[0], Status(r[1]), counts[r[0]], r[2], r[3], r[4] or None, json.loads(r[5] or "{}"))
+            for r in rows
+        ]
+        cursor = encode_cursor(rows[-1][4] or "", rows[-1][0]) if more else None
+        return MessagePage(summaries, cursor)
+
+    def recipient(self, address: str, limit: int = 100) -> RecipientView:
+        rows = self._read(
+            f"SELECT r.message_id, m.subject, m.sent_at, {', '.join('r.' + c for c in sql.SUMMARY_COLUMNS)} "
+            "FROM recipients r LEFT JOIN messages m ON m.message_id = r.message_id "
+            "WHERE r.address = ? ORDER BY m.sent_at DESC, r.message_id DESC LIMIT ?",
+            (address, limit),
+        )
+        messages = [
+            RecipientMessage(Fate(r[0], address, sql.summary_from_row(r[3:])), r[1], r[2] or None) for r in rows
+        ]
+        return RecipientView(address=address, messages=messages)
+
+    def suppression_facts(
+        self, addresses: Sequence[str] | None = None
+    ) -> dict[str, tuple[list[FateFacts], list[Action]]]:
+        if addresses is None:
+            addresses = [
+                r[0]
+                for r in self._read(
+                    f"SELECT address FROM recipients WHERE {_TROUBLE} UNION SELECT address FROM suppression_actions"
+                )
+            ]
+        facts: dict[str, tuple[list[FateFacts], list[Action]]] = {a: ([], []) for a in addresses}
+        for chunk in _chunks(list(addresses)):
+            for address, *row in self._read(
+                "SELECT address, message_id, status, bounce, complaint_info, delivered_at FROM recipients "
+                f"WHERE address IN ({_marks(chunk)}) AND ({_TROUBLE} OR delivered_at IS NOT NULL)",
+                chunk,
+            ):
+                facts[address][0].append(FateFacts.from_row(*row))
+            for address, action, at, reason in self._read(
+                f"SELECT address, action, at, reason FROM suppression_actions WHERE address IN ({_marks(chunk)})",
+                chunk,
+            ):
+                facts[address][1].append(Action(action, at, reason))
+        return facts
+
+    def stats(self, query: StatsQuery) -> Stats:
+        d = self.dialect
+        columns = count_columns(d.count_if, d.simulator_test, d.on_account_test)
+        joined, window = self._stats_source(query)
+        args: list[Any] = [query.since, query.until]
+        (totals,) = self._read(f"SELECT {columns} {joined} WHERE {window}", args)
+        grouped: list[tuple[Any, ...]] = []
+        if query.tag is not None:
+            grouped = self._read(
+                f"SELECT v.value AS key, {columns} {joined} {d.tag_values_from} "
+                f"WHERE {window} GROUP BY v.value ORDER BY v.value",
+                [query.tag, *args],
+            )
+        elif query.group_by is not None:
+            key = {"configuration_set": "m.configuration_set", "sending_domain": "m.from_domain"}[query.group_by]
+            grouped = self._read(
+                f"SELECT {key} AS key, {columns} {joined} WHERE {window} GROUP BY {key} ORDER BY {key}", args
+            )
+        return Stats(
+            query,
+            Figures(None, dict(zip(ALL_COUNTS, (int(v or 0) for v in totals), strict=True))),
+            [Figures(row[0], dict(zip(ALL_COUNTS, (int(v or 0) for v in row[1:]), strict=True))) for row in grouped],
+        )
+
+    def _stats_source(self, query: StatsQuery) -> tuple[str, str]:
+        """FROM and WHERE of the stats query; a backend may choose its join by the window's size."""
+        return (
+            "FROM messages m JOIN recipients r ON r.message_id = m.message_id",
+            "m.sent_at >= ? AND m.sent_at < ?",
+        )
+
+    def quarantined(self, limit: int = 100) -> list[QuarantineItem]:
+        rows = self._read(
+            "SELECT id, received_at, transport, location, reason, body FROM quarantine ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        return [QuarantineItem(*r) for r in rows]
+
+    def ping(self) -> None:
+        self._read("SELECT 1 FROM schema_migrations LIMIT 1")
+
+
+_EVENT_INSERT = (
+    f"INSERT INTO events ({', '.join(sql.EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(sql.EVENT_COLUMNS))}) "
+    "ON CONFLICT (message_id, event_key) DO NOTHING"
+)
+
+
+def _first_two(row: Sequence[Any]) -> tuple[Any, Any]:
+    return (row[0], row[1])
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ", ".join("?" * len(values))
+
+
+def _chunks(values: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+def statements(script: str) -> list[str]:
+    """A migration script split into statements (no semicolons inside our own SQL)."""
+    lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
