@@ -6,7 +6,6 @@ import itertools
 import json
 import sqlite3
 import tempfile
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +18,7 @@ from mailfate.parse import parse_record
 from mailfate.store import open_store
 from mailfate.testing import bounce_event, event
 
-from .conftest import ingest
+from .conftest import ingest, postgres_schema
 
 T0 = "2026-03-01T10:00:00.000Z"
 T1 = "2026-03-01T10:00:05.000Z"
@@ -140,18 +139,23 @@ FLAGS = [
 ]
 
 
-def test_database_status_rules_match_the_python_rules(tmp_path: Path) -> None:
-    """The stored status column agrees with STATUS_RULES on all 256 combinations of flags."""
-    store = open_store(f"sqlite:///{tmp_path / 'rules.db'}")
-    store.close()
-    conn = sqlite3.connect(tmp_path / "rules.db")
+def test_database_status_rules_match_the_python_rules(store_url: str) -> None:
+    """The stored status column agrees with STATUS_RULES on all 256 combinations of flags, on both backends."""
+    open_store(store_url).close()  # creates the schema
     combos = list(itertools.product([False, True], repeat=len(FLAGS)))
-    for n, combo in enumerate(combos):
-        conn.execute(
-            f"INSERT INTO recipients (message_id, address, {', '.join(FLAGS)}) VALUES (?, ?, {', '.join('?' * 8)})",
-            (f"m{n}", "a", *combo),
-        )
-    stored = dict(conn.execute("SELECT message_id, status FROM recipients").fetchall())
+    rows = [(f"m{n}", "a", *combo) for n, combo in enumerate(combos)]
+    insert = f"INSERT INTO recipients (message_id, address, {', '.join(FLAGS)}) VALUES ({', '.join(['{}'] * 10)})"
+    if store_url.startswith("sqlite"):
+        conn = sqlite3.connect(store_url.removeprefix("sqlite:///"))
+        conn.executemany(insert.format(*["?"] * 10), rows)
+        stored = dict(conn.execute("SELECT message_id, status FROM recipients").fetchall())
+        conn.close()
+    else:
+        import psycopg
+
+        with psycopg.connect(store_url, autocommit=True) as pg:
+            pg.cursor().executemany(insert.format(*["%s"] * 10), rows)
+            stored = dict(pg.execute("SELECT message_id, status FROM recipients").fetchall())
     for n, combo in enumerate(combos):
         expected = Summary(**dict(zip(FLAGS, combo, strict=True))).status  # type: ignore[arg-type]
         assert stored[f"m{n}"] == expected.value, dict(zip(FLAGS, combo, strict=True))
@@ -205,6 +209,7 @@ def _fates(store_url: str, records: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+@pytest.mark.postgres
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(records=st.lists(ses_records(), min_size=1, max_size=14), data=st.data())
 def test_any_order_and_any_duplication_gives_the_same_fates(records: list[dict[str, Any]], data: st.DataObject) -> None:
@@ -220,5 +225,7 @@ def test_any_order_and_any_duplication_gives_the_same_fates(records: list[dict[s
         in_order = _fates(f"sqlite:///{folder}/a.db", records)
         shuffled_fates = _fates(f"sqlite:///{folder}/b.db", reordered)
     assert shuffled_fates == in_order
+    with postgres_schema() as url:  # the same set, shuffled and duplicated, merged by PostgreSQL
+        assert _fates(url, reordered) == in_order
     stored = {(m, r["address"]): r["status"] for m, v in in_order.items() if v for r in v["recipients"]}
     assert stored == {key: s.status.value for key, s in pure.items()}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -109,12 +108,12 @@ MARKETING = {"key": "marketing", "sent": 10, "delivered": 8, "hard_bounces": 1, 
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'stats.db'}"
-    store = open_store(url)
+def db(store_url: str) -> str:
+    """The data set, on SQLite and on PostgreSQL."""
+    store = open_store(store_url)
     ingest(store, dataset())
     store.close()
-    return url
+    return store_url
 
 
 def stats(capsys: pytest.CaptureFixture[str], db: str, *args: str) -> Any:

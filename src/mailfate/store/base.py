@@ -70,5 +70,7 @@ def open_store(url: str | None = None) -> Store:
 
         return SQLiteStore(resolved)
     if resolved.startswith(("postgresql://", "postgres://")):
-        raise UsageError("PostgreSQL storage is not available in this version; use a sqlite:/// URL")
+        from .postgres import PostgresStore
+
+        return PostgresStore(resolved)
     raise UsageError(f"unknown database URL {resolved!r}: expected sqlite:///PATH or postgresql://...")

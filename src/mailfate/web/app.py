@@ -45,7 +45,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     settings = settings or Settings.from_env()
     configure(settings.log_level)
     store = store or open_store(settings.db)
-    commits = CommitQueue(store)
+    # SQLite writes in microseconds and hands the GIL back at every row: write on the loop. PostgreSQL
+    # waits on the network: write from a thread, so the loop serves other requests meanwhile.
+    commits = CommitQueue(store, inline=store.url.startswith("sqlite"))
     certificates = CertificateCache(
         certs_dir=settings.sns_certs_dir, max_size=settings.cert_cache_size, ttl=settings.cert_cache_ttl
     )
