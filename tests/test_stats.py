@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -208,3 +209,17 @@ def test_store_stats_directly(db: str) -> None:
         assert store.stats(query).to_json()["totals"] == TOTALS
     finally:
         store.close()
+
+
+def test_counts_are_backfilled_when_the_migration_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A database from before message_counts existed gets them filled by the migration."""
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    store = open_store(url)
+    ingest(store, dataset())
+    store.close()
+    with sqlite3.connect(tmp_path / "old.db") as conn:  # as it was before migration 0003
+        conn.execute("DROP TABLE message_counts")
+        conn.execute("DELETE FROM schema_migrations WHERE version = '0003_message_counts'")
+    assert stats(capsys, url)["totals"] == TOTALS

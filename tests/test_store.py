@@ -121,7 +121,7 @@ def test_reopening_keeps_data_and_does_not_migrate_twice(tmp_path: Path) -> None
     finally:
         reopened.close()
     versions = sqlite3.connect(tmp_path / "x.db").execute("SELECT version FROM schema_migrations").fetchall()
-    assert versions == [("0001_initial",), ("0002_suppression",)]
+    assert versions == [("0001_initial",), ("0002_suppression",), ("0003_message_counts",)]
 
 
 def test_write_failure_raises_storage_error_and_commits_nothing(tmp_path: Path) -> None:

@@ -85,7 +85,7 @@ class Stats:
         }
 
 
-def count_columns(count_if: str, simulator: str, on_account: str) -> str:
+def count_columns(count_if: str, simulator: str, on_account: str) -> list[str]:
     """The counts, in the order of ALL_COUNTS. ``count_if`` is the dialect's conditional count with one
     ``{}`` for the condition; ``simulator`` and ``on_account`` its tests for a simulator address and for
     an OnAccountSuppressionList bounce. Each condition is cheap: this runs once per recipient."""
@@ -102,7 +102,7 @@ def count_columns(count_if: str, simulator: str, on_account: str) -> str:
         "excluded_bounces": count_if.format(f"r.status = 'bounced' AND ({simulator} OR {on_account})"),
         "excluded_complaints": count_if.format(f"r.status = 'complained' AND {simulator}"),
     }
-    return ", ".join(parts.values())
+    return list(parts.values())
 
 
 ALL_COUNTS = (*COUNTS, "excluded_sent", "excluded_bounces", "excluded_complaints")

@@ -112,7 +112,33 @@ class SqlStore(ABC):
             result.duplicate_events = len(batch.events) - inserted - events_of_duplicates
         if batch.recipients:
             tx.executemany(sql.recipient_upsert(d), sorted(batch.recipients, key=_first_two))
+        if batch.messages:
+            self._refresh_counts(tx, sorted(row[0] for row in batch.messages))
         return result
+
+    def _refresh_counts(self, tx: Transaction, message_ids: list[str] | None) -> None:
+        """Recount these messages (all when None) from their recipients.
+
+        Every record carries its mail, so a write that changes a recipient has also upserted its
+        message row and holds that row's lock until commit: on PostgreSQL a concurrent writer of the
+        same message waits, then recounts from what is committed. The counts cannot go stale.
+        """
+        d = self.dialect
+        columns = count_columns(d.count_if, d.simulator_test, d.on_account_test)
+        names = ", ".join(ALL_COUNTS)
+        updates = ", ".join(
+            f"{c} = excluded.{c}" for c in ("sent_at", "configuration_set", "from_domain", "tags", *ALL_COUNTS)
+        )
+        for chunk in _chunks(message_ids) if message_ids is not None else [None]:
+            where = f"m.message_id IN ({_marks(chunk)})" if chunk is not None else "TRUE"
+            tx.execute(
+                f"INSERT INTO message_counts (message_id, sent_at, configuration_set, from_domain, tags, {names}) "
+                f"SELECT m.message_id, COALESCE(m.sent_at, ''), m.configuration_set, m.from_domain, m.tags, "
+                f"{', '.join(columns)} FROM messages m JOIN recipients r ON r.message_id = m.message_id "
+                f"WHERE {where} GROUP BY m.message_id, m.sent_at, m.configuration_set, m.from_domain, m.tags "
+                f"ON CONFLICT (message_id) DO UPDATE SET {updates}",
+                chunk or (),
+            )
 
     def _existing_keys(self, tx: Transaction, keys: list[str]) -> set[str]:
         """Which of these record keys are stored already (one query per chunk, not one per record)."""
@@ -230,33 +256,31 @@ class SqlStore(ABC):
 
     def stats(self, query: StatsQuery) -> Stats:
         d = self.dialect
-        columns = count_columns(d.count_if, d.simulator_test, d.on_account_test)
-        joined, window = self._stats_source(query)
+        columns = ", ".join(f"COALESCE(sum(m.{c}), 0)" for c in ALL_COUNTS)
+        window = "m.sent_at >= ? AND m.sent_at < ?"
         args: list[Any] = [query.since, query.until]
-        (totals,) = self._read(f"SELECT {columns} {joined} WHERE {window}", args)
         grouped: list[tuple[Any, ...]] = []
         if query.tag is not None:
             grouped = self._read(
-                f"SELECT v.value AS key, {columns} {joined} {d.tag_values_from} "
+                f"SELECT v.value AS key, {columns} FROM message_counts m {d.tag_values_from} "
                 f"WHERE {window} GROUP BY v.value ORDER BY v.value",
                 [query.tag, *args],
             )
         elif query.group_by is not None:
             key = {"configuration_set": "m.configuration_set", "sending_domain": "m.from_domain"}[query.group_by]
             grouped = self._read(
-                f"SELECT {key} AS key, {columns} {joined} WHERE {window} GROUP BY {key} ORDER BY {key}", args
+                f"SELECT {key} AS key, {columns} FROM message_counts m WHERE {window} GROUP BY {key} ORDER BY {key}",
+                args,
             )
+        if query.group_by is not None and query.tag is None:
+            # Every message is in exactly one such group: the totals are the groups' sums.
+            totals = tuple(sum(int(row[i + 1]) for row in grouped) for i in range(len(ALL_COUNTS)))
+        else:  # a message has any number of values of a tag
+            (totals,) = self._read(f"SELECT {columns} FROM message_counts m WHERE {window}", args)
         return Stats(
             query,
-            Figures(None, dict(zip(ALL_COUNTS, (int(v or 0) for v in totals), strict=True))),
-            [Figures(row[0], dict(zip(ALL_COUNTS, (int(v or 0) for v in row[1:]), strict=True))) for row in grouped],
-        )
-
-    def _stats_source(self, query: StatsQuery) -> tuple[str, str]:
-        """FROM and WHERE of the stats query; a backend may choose its join by the window's size."""
-        return (
-            "FROM messages m JOIN recipients r ON r.message_id = m.message_id",
-            "m.sent_at >= ? AND m.sent_at < ?",
+            Figures(None, dict(zip(ALL_COUNTS, (int(v) for v in totals), strict=True))),
+            [Figures(row[0], dict(zip(ALL_COUNTS, (int(v) for v in row[1:]), strict=True))) for row in grouped],
         )
 
     def quarantined(self, limit: int = 100) -> list[QuarantineItem]:
@@ -287,6 +311,12 @@ def _marks(values: Sequence[Any]) -> str:
 def _chunks(values: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(values), CHUNK):
         yield values[start : start + CHUNK]
+
+
+def after_migration(store: SqlStore, tx: Transaction, name: str) -> None:
+    """Data steps that SQL alone cannot take, run right after a migration's statements."""
+    if name == "0003_message_counts":
+        store._refresh_counts(tx, None)  # fill it for what was stored before
 
 
 def statements(script: str) -> list[str]:

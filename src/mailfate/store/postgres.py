@@ -19,7 +19,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..errors import StorageError
 from . import sql
-from .common import SqlStore, statements
+from .common import SqlStore, after_migration, statements
 from .sqlite import migrations
 
 #: Attempts of a write transaction that deadlocked or failed serialization.
@@ -103,6 +103,7 @@ class PostgresStore(SqlStore):
                 if name not in done:
                     for statement in statements(script):
                         tx.execute(statement)
+                    after_migration(self, tx, name)
                     tx.execute("INSERT INTO schema_migrations VALUES (?, now()::text)", (name,))
 
     def close(self) -> None:

@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StorageError, UsageError
-from ..stats import StatsQuery
 from . import sql
-from .common import SqlStore, statements
+from .common import SqlStore, after_migration, statements
 
 
 def sqlite_path(url: str) -> str:
@@ -132,22 +131,8 @@ class SQLiteStore(SqlStore):
                 if name not in done:
                     for statement in statements(script):
                         tx.execute(statement)
+                    after_migration(self, tx, name)
                     tx.execute("INSERT INTO schema_migrations VALUES (?, datetime('now'))", (name,))
-
-    def _stats_source(self, query: StatsQuery) -> tuple[str, str]:
-        # A window holding much of the data is fastest read in message order, from both tables at once;
-        # a narrow one through the send-time index. SQLite's planner cannot tell the two apart.
-        ((inside,),) = self._read(
-            "SELECT count(*) FROM messages WHERE sent_at >= ? AND sent_at < ?", (query.since, query.until)
-        )
-        ((total,),) = self._read("SELECT count(*) FROM messages")
-        if inside * 4 < total:
-            return super()._stats_source(query)
-        return (
-            "FROM messages m INDEXED BY sqlite_autoindex_messages_1 CROSS JOIN recipients r "
-            "ON r.message_id = m.message_id",
-            "+m.sent_at >= ? AND +m.sent_at < ?",
-        )
 
     def close(self) -> None:
         self._writer.close()
