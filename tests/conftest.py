@@ -108,3 +108,31 @@ def servers(tmp_path: Path, signer: Signer) -> Iterator[Callable[..., Server]]:
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def moto() -> Iterator[str]:
+    """moto's server on 127.0.0.1, standing in for SNS, SQS and SES; stopped by its PID."""
+    import subprocess
+    import sys
+    import time
+
+    from .support import free_port, request
+
+    port = free_port()
+    exe = Path(sys.executable).with_name("moto_server")
+    process = subprocess.Popen(
+        [str(exe), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                request(port, "GET", "/moto-api/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

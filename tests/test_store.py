@@ -193,3 +193,19 @@ def test_parallel_ingest_equals_inline_ingest(tmp_path: Path, monkeypatch: pytes
     assert outcomes[1] == outcomes[2]
     assert outcomes[2][0] == {"records": 300, "events": 300, "duplicates": 30, "duplicate_events": 0, "quarantined": 1}
     assert set(outcomes[2][1].values()) == {Status.DELIVERED}
+
+
+def test_prune_removes_raw_records_and_keeps_facts(store: Store, capsys: pytest.CaptureFixture[str]) -> None:
+    from mailfate.cli import main
+
+    data = jsonl([event("Delivery", "p-1", ["a@example.com"], "2026-01-01T00:00:01Z")]) + b"{bad\n"
+    ingest_bytes(store, data)
+    assert main(["prune", "--older-than", "0", "--db", store.url]) == 0
+    assert "deleted 1 raw records and 1 quarantined" in capsys.readouterr().out
+    view = store.message("p-1")
+    assert view is not None
+    assert view.status is Status.DELIVERED
+    assert store.quarantined() == []
+    again = ingest_bytes(store, data)  # the raw record is gone, the event is still known
+    assert (again.records, again.events, again.duplicate_events) == (1, 0, 1)
+    assert main(["prune", "--older-than", "-1", "--db", store.url]) == 2

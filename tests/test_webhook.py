@@ -5,10 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -287,33 +284,10 @@ def test_one_structured_log_line_per_notification(servers: Start, signer: Signer
     assert "tok-123456" not in server.log.read_text()
 
 
-@pytest.fixture
-def moto_sns() -> Iterator[str]:
-    """moto's server on 127.0.0.1, as an SNS endpoint for boto3; stopped by its PID."""
-    port = free_port()
-    exe = Path(sys.executable).with_name("moto_server")
-    process = subprocess.Popen(
-        [str(exe), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                request(port, "GET", "/moto-api/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def test_api_confirmation_through_boto3(servers: Start, signer: Signer, moto_sns: str) -> None:
+def test_api_confirmation_through_boto3(servers: Start, signer: Signer, moto: str) -> None:
     """MAILFATE_CONFIRM=api calls ConfirmSubscription(TopicArn, Token) and fetches no URL."""
-    aws = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_ENDPOINT_URL_SNS": moto_sns}
-    client = boto3.client("sns", region_name="us-east-1", endpoint_url=moto_sns,
+    aws = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_ENDPOINT_URL_SNS": moto}
+    client = boto3.client("sns", region_name="us-east-1", endpoint_url=moto,
                           aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
     topic = client.create_topic(Name="ses-events")["TopicArn"]
     missing = "arn:aws:sns:us-east-1:123456789012:deleted-topic"

@@ -72,6 +72,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_reputation_commands(command)
 
+    consume = command("consume", cmd_consume, "long-poll an SQS queue: store each message, then delete it")
+    consume.add_argument("source", choices=["sqs"], help="where from (sqs)")
+    consume.add_argument("queue_url", metavar="QUEUE_URL")
+    consume.add_argument("--verify", action="store_true", help="check SNS signatures (as POST /sns does)")
+    consume.add_argument("--wait", type=int, default=20, choices=range(0, 21), metavar="SECONDS",
+                         help="long-poll wait, 0 to 20 (default 20)")  # fmt: skip
+    consume.add_argument("--region", help="AWS region (default: from the queue URL)")
+
+    prune = command("prune", cmd_prune, "delete raw records older than DAYS; fates and events stay")
+    prune.add_argument("--older-than", type=float, required=True, metavar="DAYS")
+
     demo = command("demo", cmd_demo, "ingest a built-in sample into a temporary database and show the fates")
     demo.add_argument("--json", action="store_true")
     return parser
@@ -134,6 +145,55 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .serve import serve
 
     return serve(host=args.host, port=args.port, workers=args.workers, db=args.db)
+
+
+def cmd_consume(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from .certs import CertificateCache
+    from .consume import SqsConsumer, sqs_client
+    from .logs import configure
+    from .verify import Verifier
+
+    settings = Settings.from_env()
+    configure(settings.log_level)
+    verifier = None
+    if args.verify:
+        cache = CertificateCache(certs_dir=settings.sns_certs_dir, max_size=settings.cert_cache_size)
+        verifier = Verifier(cache, settings.topic_arns)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())  # finish the batch in hand, then leave
+    store = _store(args)
+    try:
+        consumer = SqsConsumer(store, sqs_client(args.queue_url, args.region), args.queue_url, verifier, args.wait)
+        stats = consumer.run(stop)
+    finally:
+        store.close()
+    print(
+        f"{stats.received:,} received, {stats.stored:,} stored, {stats.duplicates:,} duplicates, "
+        f"{stats.quarantined:,} quarantined",
+        file=sys.stderr,
+    )
+    return OK
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from .timestamps import format_timestamp
+
+    if args.older_than < 0:
+        raise UsageError("--older-than must be 0 or more days")
+    cutoff = format_timestamp(datetime.now(UTC) - timedelta(days=args.older_than))
+    store = _store(args)
+    try:
+        records, quarantined = store.prune(cutoff)
+    finally:
+        store.close()
+    print(f"deleted {records:,} raw records and {quarantined:,} quarantined ones received before {cutoff}")
+    return OK
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -157,6 +157,17 @@ class SqlStore(ABC):
                 (address, action.action, action.at, action.reason),
             )
 
+    def prune(self, before: str) -> tuple[int, int]:
+        """Delete raw and quarantined records received before ``before``. Events, fates and suppressions
+        stay: they were derived already, and an old record that arrives again is recognised by its events."""
+        counts = []
+        with self._transaction() as tx:
+            for table in ("records", "quarantine"):
+                ((count,),) = tx.execute(f"SELECT count(*) FROM {table} WHERE received_at < ?", (before,))
+                tx.execute(f"DELETE FROM {table} WHERE received_at < ?", (before,))
+                counts.append(int(count))
+        return counts[0], counts[1]
+
     # -- reading ------------------------------------------------------------------------------------
 
     def message(self, message_id: str) -> MessageView | None:
