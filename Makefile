@@ -35,6 +35,7 @@ bench: install
 	$(BIN)/python bench/status_lookup.py
 	$(BIN)/python bench/http_ingest.py
 	$(BIN)/python bench/stats.py
+	$(BIN)/python bench/sqs_ingest.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import PayloadError, StorageError, VerificationError
+from .errors import PayloadError, StorageError, UsageError, VerificationError
 from .jsonutil import loads
 from .logs import logger
 from .model import Record, Rejected
@@ -140,4 +140,7 @@ def queue_region(queue_url: str) -> str | None:
 def sqs_client(queue_url: str, region: str | None = None) -> Any:
     import boto3
 
-    return boto3.client("sqs", region_name=region or queue_region(queue_url))
+    region = region or queue_region(queue_url) or boto3.session.Session().region_name
+    if region is None:
+        raise UsageError("cannot tell the queue's region: pass --region or set AWS_DEFAULT_REGION")
+    return boto3.client("sqs", region_name=region)
