@@ -322,15 +322,3 @@ def _marks(values: Sequence[Any]) -> str:
 def _chunks(values: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(values), CHUNK):
         yield values[start : start + CHUNK]
-
-
-def after_migration(store: SqlStore, tx: Transaction, name: str) -> None:
-    """Data steps that SQL alone cannot take, run right after a migration's statements."""
-    if name == "0003_message_counts":
-        store._refresh_counts(tx, None)  # fill it for what was stored before
-
-
-def statements(script: str) -> list[str]:
-    """A migration script split into statements (no semicolons inside our own SQL)."""
-    lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

@@ -19,8 +19,8 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..errors import StorageError
 from . import sql
-from .common import SqlStore, after_migration, statements
-from .sqlite import migrations
+from .common import SqlStore
+from .migrate import apply_migrations
 
 #: Attempts of a write transaction that deadlocked or failed serialization.
 ATTEMPTS = 5
@@ -97,14 +97,7 @@ class PostgresStore(SqlStore):
         with self._transaction() as tx:
             # Several processes may start at once: one migrates, the others wait, then find it done.
             tx.execute("SELECT pg_advisory_xact_lock(7346112001)")
-            tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at TEXT)")
-            done = {row[0] for row in tx.execute("SELECT version FROM schema_migrations")}
-            for name, script in migrations("postgres"):
-                if name not in done:
-                    for statement in statements(script):
-                        tx.execute(statement)
-                    after_migration(self, tx, name)
-                    tx.execute("INSERT INTO schema_migrations VALUES (?, now()::text)", (name,))
+            apply_migrations(self, tx, "postgres", "now()::text")
 
     def close(self) -> None:
         self._pool.close()

@@ -12,13 +12,13 @@ import fcntl
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ..errors import StorageError, UsageError
 from . import sql
-from .common import SqlStore, after_migration, statements
+from .common import SqlStore
+from .migrate import apply_migrations
 
 
 def sqlite_path(url: str) -> str:
@@ -125,14 +125,7 @@ class SQLiteStore(SqlStore):
 
     def _migrate(self) -> None:
         with self._transaction() as tx:
-            tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at TEXT)")
-            done = {row[0] for row in tx.execute("SELECT version FROM schema_migrations")}
-            for name, script in migrations("sqlite"):
-                if name not in done:
-                    for statement in statements(script):
-                        tx.execute(statement)
-                    after_migration(self, tx, name)
-                    tx.execute("INSERT INTO schema_migrations VALUES (?, datetime('now'))", (name,))
+            apply_migrations(self, tx, "sqlite", "datetime('now')")
 
     def close(self) -> None:
         self._writer.close()
@@ -141,10 +134,3 @@ class SQLiteStore(SqlStore):
         if conn is not None:
             conn.close()
             self._local.conn = None
-
-
-def migrations(dialect: str) -> list[tuple[str, str]]:
-    """The numbered migration scripts shipped with the package, in order."""
-    folder = resources.files("mailfate.store").joinpath("migrations", dialect)
-    scripts = sorted((entry.name, entry.read_text()) for entry in folder.iterdir() if entry.name.endswith(".sql"))
-    return [(name.removesuffix(".sql"), text) for name, text in scripts]
