@@ -223,3 +223,21 @@ def test_counts_are_backfilled_when_the_migration_runs(tmp_path: Path, capsys: p
         conn.execute("DROP TABLE message_counts")
         conn.execute("DELETE FROM schema_migrations WHERE version = '0003_message_counts'")
     assert stats(capsys, url)["totals"] == TOTALS
+
+
+def test_a_message_with_two_values_of_a_tag_counts_in_both(store: Store) -> None:
+    from datetime import UTC, datetime
+
+    from mailfate.stats import StatsQuery
+
+    records = []
+    for mid, teams in (("x1", ["alpha", "beta"]), ("x2", ["alpha"]), ("x3", None)):
+        record = event("Send", mid, [f"{mid}@example.com"], SENT)
+        if teams:
+            record["mail"]["tags"]["team"] = teams
+        records.append(record)
+    ingest(store, records)
+    query = StatsQuery.parse("2026-11-20T00:00:00Z", "2026-11-21T00:00:00Z", "tag:team", datetime.now(UTC))
+    body = store.stats(query).to_json()
+    assert body["totals"]["sent"] == 3
+    assert [(g["key"], g["sent"]) for g in body["groups"]] == [("alpha", 2), ("beta", 1)]

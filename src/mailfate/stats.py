@@ -62,6 +62,8 @@ class StatsQuery:
             raise UsageError("since must be before until")
         if group_by and group_by not in GROUPINGS and not (group_by.startswith("tag:") and len(group_by) > 4):
             raise UsageError("group_by must be configuration_set, sending_domain or tag:NAME")
+        if group_by and '"' in group_by:
+            raise UsageError("a tag name cannot contain a double quote")
         return cls(format_timestamp(start), format_timestamp(end), group_by or None)
 
     @property

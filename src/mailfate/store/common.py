@@ -272,21 +272,24 @@ class SqlStore(ABC):
         args: list[Any] = [query.since, query.until]
         grouped: list[tuple[Any, ...]] = []
         if query.tag is not None:
-            grouped = self._read(
-                f"SELECT v.value AS key, {columns} FROM message_counts m {d.tag_values_from} "
-                f"WHERE {window} GROUP BY v.value ORDER BY v.value",
-                [query.tag, *args],
+            # One pass, grouped by each message's array of values of the tag; the arrays then spread to
+            # their values here. Cheaper than expanding every message's tags in SQL, and the totals come
+            # free: every message is in exactly one array group (NULL: it lacks the tag).
+            by_array = self._read(
+                f"SELECT {d.tag_array} AS k, {columns} FROM message_counts m WHERE {window} GROUP BY k",
+                [d.tag_path.format(query.tag), *args],
             )
+            totals = tuple(sum(int(row[i + 1]) for row in by_array) for i in range(len(ALL_COUNTS)))
+            grouped = _spread(by_array)
         elif query.group_by is not None:
             key = {"configuration_set": "m.configuration_set", "sending_domain": "m.from_domain"}[query.group_by]
             grouped = self._read(
                 f"SELECT {key} AS key, {columns} FROM message_counts m WHERE {window} GROUP BY {key} ORDER BY {key}",
                 args,
             )
-        if query.group_by is not None and query.tag is None:
             # Every message is in exactly one such group: the totals are the groups' sums.
             totals = tuple(sum(int(row[i + 1]) for row in grouped) for i in range(len(ALL_COUNTS)))
-        else:  # a message has any number of values of a tag
+        else:
             (totals,) = self._read(f"SELECT {columns} FROM message_counts m WHERE {window}", args)
         return Stats(
             query,
@@ -309,6 +312,19 @@ _EVENT_INSERT = (
     f"INSERT INTO events ({', '.join(sql.EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(sql.EVENT_COLUMNS))}) "
     "ON CONFLICT (message_id, event_key) DO NOTHING"
 )
+
+
+def _spread(by_array: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Rows keyed by a JSON array of tag values, as rows keyed by each value (a message with two values
+    counts in both groups)."""
+    groups: dict[str, list[int]] = {}
+    for array, *counts in by_array:
+        values = json.loads(array) if array else []
+        for value in sorted({str(v) for v in values} if isinstance(values, list) else {str(values)}):
+            sums = groups.setdefault(value, [0] * len(counts))
+            for i, count in enumerate(counts):
+                sums[i] += int(count)
+    return [(value, *sums) for value, sums in sorted(groups.items())]
 
 
 def _first_two(row: Sequence[Any]) -> tuple[Any, Any]:

@@ -39,7 +39,8 @@ class Dialect:
     greatest: str
     nulls_propagate: bool
     tag_filter: str  # a message's tag ? holds value ?
-    tag_values_from: str  # joined to m: rows v(value) of the values of tag ?
+    tag_array: str  # the JSON array of a message's values of one tag (NULL when it has none)
+    tag_path: str  # the argument that names the tag in tag_array, with {} for its name
     simulator_test: str  # r.address is a mailbox simulator address
     on_account_test: str  # r's bounce is an OnAccountSuppressionList bounce
     count_if: str  # a count of the rows where {} holds
@@ -60,7 +61,8 @@ SQLITE = Dialect(
     greatest="max",
     nulls_propagate=True,
     tag_filter="EXISTS (SELECT 1 FROM json_each(m.tags) t, json_each(t.value) v WHERE t.key = ? AND v.value = ?)",
-    tag_values_from="JOIN json_each(m.tags) t ON t.key = ? JOIN json_each(t.value) v",
+    tag_array="m.tags -> ?",
+    tag_path='$."{}"',
     simulator_test=_SIMULATOR,
     on_account_test="json_extract(r.bounce, '$.subtype') = 'OnAccountSuppressionList'",
     count_if="sum({})",
@@ -70,7 +72,8 @@ POSTGRES = Dialect(
     greatest="GREATEST",
     nulls_propagate=False,
     tag_filter="(m.tags::jsonb -> ?) @> to_jsonb(?::text)",
-    tag_values_from="CROSS JOIN LATERAL jsonb_array_elements_text(m.tags::jsonb -> ?) AS v(value)",
+    tag_array="(m.tags::jsonb -> ?)::text",
+    tag_path="{}",
     simulator_test=_SIMULATOR,
     on_account_test="(r.bounce::jsonb ->> 'subtype') = 'OnAccountSuppressionList'",
     count_if="count(*) FILTER (WHERE {})",
