@@ -158,3 +158,23 @@ def test_stdin_dash(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(b"1 records, 1 events")
+
+
+def test_ingest_verify_checks_sns_envelopes_at_their_own_time(
+    tmp_path: Path, db: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--verify: genuine AWS-signed envelopes pass (checked at their signed Timestamp, as archives
+    outlive certificates); a tampered one is quarantined with the reason, never stored as fact."""
+    monkeypatch.setenv("MAILFATE_SNS_CERTS_DIR", str(GENUINE / "certs"))
+    bounce = json.loads((GENUINE / "django-ses-identity-bounce.json").read_text())
+    complaint = json.loads((GENUINE / "django-ses-event-publishing-complaint.json").read_text())
+    tampered = dict(bounce, MessageId="71a6b82e-0f1a-58db-b902-000000000000")
+    bare = event("Send", "m-bare", ["a@example.com"], "2026-01-01T00:00:00Z")
+    path = write(tmp_path / "archive.jsonl", jsonl([bounce, complaint, tampered, bare]))
+    code, out, _ = run(capsys, "ingest", path, "--db", db, "--verify")
+    assert code == 1
+    assert "3 records" in out
+    assert "1 quarantined" in out
+    code, out, _ = run(capsys, "quarantine", "--db", db, "--json")
+    (item,) = json.loads(out)
+    assert item["reason"].startswith("SignatureInvalid")

@@ -17,7 +17,7 @@ from .addresses import normalize_address
 from .cli_reputation import add_commands as add_reputation_commands
 from .errors import MailfateError, StorageError, UsageError
 from .explain import explain
-from .ingest import Throttle, ingest_paths
+from .ingest import Throttle, VerifyEnvelopes, ingest_paths
 from .settings import Settings
 from .store import Store, open_store
 from .suppression import with_suppression
@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = command("ingest", cmd_ingest, "store notifications from files (JSON, JSON Lines, .gz) or - for stdin")
     ingest.add_argument("paths", nargs="+", metavar="PATH")
     ingest.add_argument("--json", action="store_true", help="print the summary as JSON")
+    ingest.add_argument("--verify", action="store_true", help="check SNS signatures; quarantine what fails")
 
     status = command("status", cmd_status, "the fate of one message and of each of its recipients")
     status.add_argument("message_id", metavar="MESSAGE_ID")
@@ -118,8 +119,12 @@ def _store(args: argparse.Namespace) -> Store:
 def cmd_ingest(args: argparse.Namespace) -> int:
     store = _store(args)
     progress = _ProgressBar() if sys.stderr.isatty() and not args.json else None
+    check = None
+    if args.verify:
+        settings = Settings.from_env()
+        check = VerifyEnvelopes(settings.sns_certs_dir, settings.topic_arns)
     try:
-        outcomes = ingest_paths(store, args.paths, stdin=sys.stdin.buffer, progress=progress)
+        outcomes = ingest_paths(store, args.paths, stdin=sys.stdin.buffer, check=check, progress=progress)
     finally:
         store.close()
         if progress:

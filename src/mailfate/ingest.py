@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import functools
 import gc
 import io
 import itertools
@@ -15,13 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import PayloadError
+from .certs import CertificateCache
+from .errors import PayloadError, VerificationError
 from .model import Record, Rejected
 from .parse import parse_record
 from .records import Decoded, read_records, split_chunks
+from .sns import sns_message
 from .store.base import Store
 from .store.sql import PreparedBatch, prepare
-from .timestamps import now
+from .timestamps import now, parse_timestamp
+from .verify import Verifier
 from .views import IngestResult
 
 #: Lines per piece (and so per transaction) when ingesting files: large enough to amortise the commit,
@@ -44,7 +48,33 @@ def understand(
             check(record)
     except PayloadError as exc:
         return Rejected(str(exc), decoded.text, transport, decoded.location)
+    except VerificationError as exc:  # never stored as fact, but kept for a person to look at
+        return Rejected(f"{type(exc).__name__}: {exc}", decoded.text, transport, decoded.location)
     return record
+
+
+@dataclass(frozen=True)
+class VerifyEnvelopes:
+    """``ingest --verify``: every SNS envelope must carry a valid signature for an allowed topic.
+
+    Archived notifications outlive their signing certificates, so each one is checked at its own signed
+    Timestamp rather than today. Picklable, so that worker processes can run it; each builds its own
+    certificate cache.
+    """
+
+    certs_dir: Path | None = None
+    topics: frozenset[str] | None = None
+
+    def __call__(self, record: Record) -> None:
+        if record.sns is None:
+            return  # a bare SES or EventBridge event: there is no SNS signature to check
+        message = sns_message(record.sns)
+        _verifier(self).verify(message, at=parse_timestamp(message.timestamp))
+
+
+@functools.lru_cache(maxsize=4)
+def _verifier(check: VerifyEnvelopes) -> Verifier:
+    return Verifier(CertificateCache(certs_dir=check.certs_dir), check.topics)
 
 
 def ingest_bytes(store: Store, data: bytes, transport: str = "file", check: RecordCheck | None = None) -> IngestResult:

@@ -136,13 +136,15 @@ class Verifier:
         if self.allowed_topics is not None and message.topic.arn not in self.allowed_topics:
             raise TopicNotAllowed(f"topic {message.topic.arn} is not in MAILFATE_TOPIC_ARNS")
 
-    def verify(self, message: SnsMessage) -> None:
+    def verify(self, message: SnsMessage, at: datetime | None = None) -> None:
+        """Raise unless ``message`` is genuine, for an allowed topic, signed by a certificate valid at
+        ``at`` (default: now)."""
         if message.signature_version not in _HASHES:
             raise SignatureInvalid(f"SignatureVersion {message.signature_version!r} is neither 1 nor 2")
         self.check_topic(message)
         check_cert_url(message.signing_cert_url, message.topic)
         certificate = self.certificates.get(message.signing_cert_url)
-        key = check_certificate(certificate, message.topic, self.clock())
+        key = check_certificate(certificate, message.topic, at or self.clock())
         check_signature(message, key)
 
     def needs_fetch(self, message: SnsMessage) -> bool:

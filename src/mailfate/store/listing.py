@@ -6,6 +6,7 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
+from ..addresses import normalize_address
 from ..errors import UsageError
 from ..jsonutil import dumps, loads
 from ..model import Status
@@ -51,8 +52,6 @@ class MessageQuery:
             raise UsageError("limit must be a whole number") from exc
         if not 1 <= limit <= MAX_LIMIT:
             raise UsageError(f"limit must be between 1 and {MAX_LIMIT}")
-        from ..addresses import normalize_address
-
         return cls(
             status=status,
             recipient=normalize_address(params["recipient"]) if params.get("recipient") else None,
