@@ -97,21 +97,24 @@ class SqlStore(ABC):
                 "INSERT INTO quarantine (received_at, transport, location, reason, body) VALUES (?, ?, ?, ?, ?)",
                 batch.quarantine,
             )
-        # Rows go in key order so that concurrent PostgreSQL writers lock them in the same order.
+        # Concurrent PostgreSQL writers must lock rows in one order, or they deadlock: key order.
+        order = d.ordered_writes
         if records:
             tx.executemany(
                 "INSERT INTO records (record_key, transport, kind, received_at, note, body) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (record_key) DO NOTHING",
-                sorted(records),
+                sorted(records) if order else records,
             )
         if batch.messages:
-            tx.executemany(sql.message_upsert(d), sorted(batch.messages))
+            tx.executemany(sql.message_upsert(d), sorted(batch.messages) if order else batch.messages)
         if batch.events:
-            inserted = tx.executemany(_EVENT_INSERT, sorted(batch.events, key=_first_two))
+            events = sorted(batch.events, key=_first_two) if order else batch.events
+            inserted = tx.executemany(_EVENT_INSERT, events)
             result.events = inserted
             result.duplicate_events = len(batch.events) - inserted - events_of_duplicates
         if batch.recipients:
-            tx.executemany(sql.recipient_upsert(d), sorted(batch.recipients, key=_first_two))
+            recipients = sorted(batch.recipients, key=_first_two) if order else batch.recipients
+            tx.executemany(sql.recipient_upsert(d), recipients)
         if batch.messages:
             self._refresh_counts(tx, sorted(row[0] for row in batch.messages))
         return result
@@ -135,7 +138,7 @@ class SqlStore(ABC):
                 f"INSERT INTO message_counts (message_id, sent_at, configuration_set, from_domain, tags, {names}) "
                 f"SELECT m.message_id, COALESCE(m.sent_at, ''), m.configuration_set, m.from_domain, m.tags, "
                 f"{', '.join(columns)} FROM messages m JOIN recipients r ON r.message_id = m.message_id "
-                f"WHERE {where} GROUP BY m.message_id, m.sent_at, m.configuration_set, m.from_domain, m.tags "
+                f"WHERE {where} GROUP BY m.message_id "  # the other columns depend on it (primary key)
                 f"ON CONFLICT (message_id) DO UPDATE SET {updates}",
                 chunk or (),
             )

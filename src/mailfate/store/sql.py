@@ -44,6 +44,7 @@ class Dialect:
     simulator_test: str  # r.address is a mailbox simulator address
     on_account_test: str  # r's bounce is an OnAccountSuppressionList bounce
     count_if: str  # a count of the rows where {} holds
+    ordered_writes: bool  # rows written in key order (concurrent writers; SQLite has one at a time)
     placeholder: str = "?"
 
     def _ignoring_null(self, function: str, a: str, b: str) -> str:
@@ -66,6 +67,7 @@ SQLITE = Dialect(
     simulator_test=_SIMULATOR,
     on_account_test="json_extract(r.bounce, '$.subtype') = 'OnAccountSuppressionList'",
     count_if="sum({})",
+    ordered_writes=False,
 )
 POSTGRES = Dialect(
     least="LEAST",
@@ -77,6 +79,7 @@ POSTGRES = Dialect(
     simulator_test=_SIMULATOR,
     on_account_test="(r.bounce::jsonb ->> 'subtype') = 'OnAccountSuppressionList'",
     count_if="count(*) FILTER (WHERE {})",
+    ordered_writes=True,
 )
 
 
