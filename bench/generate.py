@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -60,3 +61,22 @@ def events_file(events: int, recipients_per_message: int = 1, name: str | None =
             index += 1
     partial.rename(path)
     return path
+
+
+def build_database(source: Path, path: Path) -> None:
+    """Ingest ``source`` through the normal path into the SQLite file ``path`` (kept); drop the source."""
+    from mailfate.ingest import ingest_paths
+    from mailfate.store import open_store
+
+    partial = path.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    store = open_store(f"sqlite:///{partial}")
+    started = time.perf_counter()
+    (outcome,) = ingest_paths(store, [str(source)])
+    store.close()
+    assert outcome.result is not None
+    elapsed = time.perf_counter() - started
+    rate = outcome.result.events / elapsed
+    print(f"built {path.name}: {outcome.result.events:,} events in {elapsed:.0f} s ({rate:,.0f}/s)")
+    partial.rename(path)
+    source.unlink()  # the database is what is kept; the source file can be made again

@@ -19,8 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from generate import DATA, message_records
-from mailfate.ingest import ingest_paths
+from generate import DATA, build_database, message_records
 from mailfate.stats import StatsQuery
 from mailfate.store import open_store
 
@@ -34,15 +33,7 @@ def build(recipients: int, path: Path) -> None:
         for index in range(recipients // 5):
             for record in message_records(index, rng, recipients_per_message=5):
                 out.write(json.dumps(record, separators=(",", ":")) + "\n")
-    partial = path.with_suffix(".partial")
-    partial.unlink(missing_ok=True)
-    store = open_store(f"sqlite:///{partial}")
-    started = time.perf_counter()
-    ingest_paths(store, [str(source)])
-    store.close()
-    print(f"built {path.name} in {time.perf_counter() - started:.0f} s")
-    partial.rename(path)
-    source.unlink()
+    build_database(source, path)
 
 
 def main() -> None:

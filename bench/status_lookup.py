@@ -18,25 +18,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from generate import DATA, events_file
-from mailfate.ingest import ingest_paths
+from generate import DATA, build_database, events_file
 from mailfate.store import open_store
 
 
 def build(events: int, path: Path) -> None:
     source = events_file(events, recipients_per_message=5)
-    partial = path.with_suffix(".partial")
-    partial.unlink(missing_ok=True)
-    store = open_store(f"sqlite:///{partial}")
-    started = time.perf_counter()
-    (outcome,) = ingest_paths(store, [str(source)])
-    store.close()
-    assert outcome.result is not None
-    elapsed = time.perf_counter() - started
-    rate = outcome.result.events / elapsed
-    print(f"built {path.name}: {outcome.result.events:,} events in {elapsed:.0f} s ({rate:,.0f}/s)")
-    partial.rename(path)
-    source.unlink()  # the database is what is kept; the source file can be made again
+    build_database(source, path)
 
 
 def main() -> None:
