@@ -70,7 +70,7 @@ def build_database(source: Path, path: Path) -> None:
 
     partial = path.with_suffix(".partial")
     partial.unlink(missing_ok=True)
-    store = open_store(f"sqlite:///{partial}")
+    store = open_store(f"sqlite:///{partial}", bulk=True)
     started = time.perf_counter()
     (outcome,) = ingest_paths(store, [str(source)])
     store.close()

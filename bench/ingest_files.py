@@ -29,7 +29,7 @@ def main() -> None:
     path = events_file(args.events)
     size_mb = path.stat().st_size / 1e6
     with tempfile.TemporaryDirectory(prefix="mailfate-bench-") as folder:
-        store = open_store(f"sqlite:///{folder}/bench.db")
+        store = open_store(f"sqlite:///{folder}/bench.db", bulk=True)
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         started = time.perf_counter()
         (outcome,) = ingest_paths(store, [str(path)])

@@ -209,3 +209,13 @@ def test_prune_removes_raw_records_and_keeps_facts(store: Store, capsys: pytest.
     again = ingest_bytes(store, data)  # the raw record is gone, the event is still known
     assert (again.records, again.events, again.duplicate_events) == (1, 0, 1)
     assert main(["prune", "--older-than", "-1", "--db", store.url]) == 2
+
+
+def test_bulk_loading_checkpoints_less_often(tmp_path: Path) -> None:
+    """Files are loaded with a larger WAL between checkpoints; the server keeps them small for latency."""
+    for bulk, expected in ((False, 10_000), (True, 50_000)):
+        store = open_store(f"sqlite:///{tmp_path / 'b.db'}", bulk=bulk)
+        try:
+            assert store._writer.execute("PRAGMA wal_autocheckpoint").fetchone() == (expected,)  # type: ignore[attr-defined]
+        finally:
+            store.close()

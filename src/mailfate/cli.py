@@ -117,7 +117,7 @@ def _store(args: argparse.Namespace) -> Store:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    store = _store(args)
+    store = open_store(args.db, bulk=True)
     progress = _ProgressBar() if sys.stderr.isatty() and not args.json else None
     check = None
     if args.verify:

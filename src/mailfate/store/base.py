@@ -64,13 +64,14 @@ def database_url(url: str | None = None) -> str:
     return url or os.environ.get("MAILFATE_DB") or DEFAULT_URL
 
 
-def open_store(url: str | None = None) -> Store:
-    """Open (and migrate) the store at ``url``: ``sqlite:///relative.db``, ``sqlite:////abs.db``."""
+def open_store(url: str | None = None, *, bulk: bool = False) -> Store:
+    """Open (and migrate) the store at ``url``: ``sqlite:///relative.db``, ``sqlite:////abs.db``,
+    ``postgresql://...``. ``bulk`` tunes it for loading files rather than for answering requests."""
     resolved = database_url(url)
     if resolved.startswith("sqlite://"):
         from .sqlite import SQLiteStore
 
-        return SQLiteStore(resolved)
+        return SQLiteStore(resolved, bulk=bulk)
     if resolved.startswith(("postgresql://", "postgres://")):
         from .postgres import PostgresStore
 

@@ -77,8 +77,9 @@ class _Transaction:
 class SQLiteStore(SqlStore):
     dialect = sql.SQLITE
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, bulk: bool = False) -> None:
         self.url = url
+        self.bulk = bulk
         self.path = sqlite_path(url)
         self._local = threading.local()
         with _storage_errors(f"cannot open {self.path}"):
@@ -94,8 +95,11 @@ class SQLiteStore(SqlStore):
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: keeps the hot index pages of a large file in memory
-        # Checkpoint every ~40 MB of WAL rather than every 4 MB: each checkpoint costs an fsync of the database.
-        conn.execute("PRAGMA wal_autocheckpoint=10000")
+        # Checkpoint every ~40 MB of WAL (SQLite's default is 4 MB): each checkpoint costs an fsync of the
+        # database. Bulk loads go further, ~200 MB: a page changed by many transactions is then copied
+        # once. Not for the server: the request that triggers a checkpoint waits for all of it.
+        conn.execute(f"PRAGMA wal_autocheckpoint={50_000 if self.bulk else 10_000}")
+        conn.execute("PRAGMA journal_size_limit=67108864")  # the WAL file shrinks back after a checkpoint
         return conn
 
     def _reader(self) -> sqlite3.Connection:
