@@ -14,7 +14,6 @@ import argparse
 import collections
 import json
 import tempfile
-import threading
 import time
 from typing import Any
 
@@ -62,7 +61,6 @@ def main() -> None:
         while queue.waiting:
             consumer.consume_once()
         elapsed = time.perf_counter() - started
-        consumer.run(threading.Event(), max_batches=0)
         stored = consumer.stats.stored
         store.close()
     print(f"consumed:    {args.messages:,} SNS notifications in batches of 10, one consumer, {elapsed:.1f} s")

@@ -155,30 +155,30 @@ def test_kill_9_mid_batch_loses_nothing(
         store.close()
 
 
-def test_storage_failure_leaves_messages_on_the_queue(moto: str, store: Store) -> None:
-    """In-process: when the store fails nothing is deleted; once it works again everything is stored."""
+def test_storage_failure_leaves_messages_on_the_queue(moto: str, tmp_path: Path) -> None:
+    """In-process: while the database refuses writes nothing is deleted; once it works, all is stored."""
+    import sqlite3
+
     client = sqs(moto)
     queue = client.create_queue(QueueName="later", Attributes={"VisibilityTimeout": "1"})["QueueUrl"]
     send_all(client, queue, mixed_bodies(5))
-
-    class Broken:
-        url = store.url
-
-        def ingest(self, *args: Any) -> Any:
-            from mailfate.errors import StorageError
-
-            raise StorageError("database is down")
-
-    stop = threading.Event()
-    failing = SqsConsumer(Broken(), client, queue, wait_seconds=1)  # type: ignore[arg-type]
-    failing.run(stop, max_batches=1)
-    assert failing.stats.storage_failures == 1
-    assert backlog(client, queue) == 5
-    working = SqsConsumer(store, client, queue, wait_seconds=1)
-    deadline = time.monotonic() + 30
-    while backlog(client, queue) and time.monotonic() < deadline:
-        working.run(stop, max_batches=1)
-    assert all(store.message(f"q-{i}") is not None for i in range(5))
+    store = open_store(f"sqlite:///{tmp_path / 'c.db'}")
+    try:
+        with sqlite3.connect(tmp_path / "c.db") as conn:
+            conn.execute("CREATE TRIGGER broken BEFORE INSERT ON records BEGIN SELECT RAISE(FAIL, 'disk full'); END")
+        stop = threading.Event()
+        consumer = SqsConsumer(store, client, queue, wait_seconds=1, sleep=lambda _: None)
+        consumer.run(stop, max_batches=1)
+        assert consumer.stats.storage_failures == 1
+        assert backlog(client, queue) == 5
+        with sqlite3.connect(tmp_path / "c.db") as conn:
+            conn.execute("DROP TRIGGER broken")
+        deadline = time.monotonic() + 30
+        while backlog(client, queue) and time.monotonic() < deadline:
+            consumer.run(stop, max_batches=1)
+        assert all(store.message(f"q-{i}") is not None for i in range(5))
+    finally:
+        store.close()
 
 
 def test_verify_quarantines_forged_envelopes(moto: str, store: Store, tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from mailfate.records import read_records
 from mailfate.sns import sns_message
 from mailfate.testing import event, sns_envelope
 
-from .support import TOPIC, Server, Signer, post_sns
+from .support import TOPIC, Server, Signer, post_sns, request
 
 Start = Callable[..., Server]
 
@@ -154,4 +154,7 @@ def test_kill_9_under_load_loses_no_acknowledged_notification(servers: Start, si
         keys = {row[0] for row in conn.execute("SELECT record_key FROM records")}
     missing = [sns_id for sns_id in acknowledged if f"sns:{sns_id}" not in keys]
     assert missing == []
-    assert restarted.port != server.port or restarted.process is not None
+    assert request(restarted.port, "GET", "/readyz").status == 200
+    n, i = acknowledged[-1].split("-")[0], int(acknowledged[-1].rsplit("-", 1)[1], 16)
+    served = request(restarted.port, "GET", f"/api/messages/kill-{int(n, 16)}-{i}")
+    assert served.status == 200  # the last acknowledged one, served by the restarted process

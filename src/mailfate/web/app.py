@@ -75,8 +75,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         try:
             yield
         finally:
-            commits.close()
-            store.close()
+            store.close()  # no commit is pending: a request is answered only after its batch is written
 
     routes = [
         Route("/sns", webhook, methods=["POST"]),

@@ -62,6 +62,3 @@ class CommitQueue:
                 if not future.done():  # the client may have gone away
                     future.set_result(result.outcomes[start : start + len(items)])
                 start += len(items)
-
-    def close(self) -> None:
-        """Nothing to flush: a request is answered only after its batch is written."""
