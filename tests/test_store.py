@@ -14,6 +14,7 @@ from mailfate.errors import StorageError, UsageError
 from mailfate.ingest import ingest_bytes
 from mailfate.model import Status
 from mailfate.store import Store, open_store
+from mailfate.store.migrate import migrations
 from mailfate.testing import event, eventbridge_event, sns_envelope
 
 from .conftest import GENUINE, ingest, jsonl
@@ -121,7 +122,9 @@ def test_reopening_keeps_data_and_does_not_migrate_twice(tmp_path: Path) -> None
     finally:
         reopened.close()
     versions = sqlite3.connect(tmp_path / "x.db").execute("SELECT version FROM schema_migrations").fetchall()
-    assert versions == [("0001_initial",), ("0002_suppression",), ("0003_message_counts",)]
+    shipped = [name for name, _ in migrations("sqlite")]
+    assert shipped[:4] == ["0001_initial", "0002_suppression", "0003_message_counts", "0004_changes"]
+    assert [v for (v,) in versions] == shipped  # each applied once
 
 
 def test_write_failure_raises_storage_error_and_commits_nothing(tmp_path: Path) -> None:

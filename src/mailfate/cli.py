@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 
 from . import __version__, render
 from .addresses import normalize_address
+from .cli_changes import add_commands as add_change_commands
 from .cli_reputation import add_commands as add_reputation_commands
 from .errors import MailfateError, StorageError, UsageError
 from .explain import explain
@@ -72,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     quarantine.add_argument("--limit", type=int, default=100)
 
     add_reputation_commands(command)
+    add_change_commands(command)
 
     consume = command("consume", cmd_consume, "long-poll an SQS queue: store each message, then delete it")
     consume.add_argument("source", choices=["sqs"], help="where from (sqs)")
@@ -160,6 +162,7 @@ def cmd_consume(args: argparse.Namespace) -> int:
     from .consume import SqsConsumer, sqs_client
     from .logs import configure
     from .verify import Verifier
+    from .webhooks import WebhookSender
 
     settings = Settings.from_env()
     configure(settings.log_level)
@@ -170,11 +173,16 @@ def cmd_consume(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())  # finish the batch in hand, then leave
-    store = _store(args)
+    store = open_store(args.db, policy=settings.policy)
+    sender = WebhookSender(store, settings.webhooks) if settings.webhooks else None
     try:
+        if sender:
+            sender.start()
         consumer = SqsConsumer(store, sqs_client(args.queue_url, args.region), args.queue_url, verifier, args.wait)
         stats = consumer.run(stop)
     finally:
+        if sender:
+            sender.stop()
         store.close()
     print(
         f"{stats.received:,} received, {stats.stored:,} stored, {stats.duplicates:,} duplicates, "

@@ -13,6 +13,7 @@ from typing import TypeVar
 from .errors import UsageError
 from .store.base import DEFAULT_URL
 from .suppression import Policy
+from .webhooks import WebhookConfig
 
 CONFIRM_MODES = ("url", "api", "off")
 
@@ -30,6 +31,12 @@ SETTINGS: dict[str, str] = {
     "MAILFATE_SOFT_BOUNCE_COUNT": "Soft-bounced messages, no delivery between, that suppress an address; default 3.",
     "MAILFATE_SOFT_BOUNCE_WINDOW_DAYS": "Days within which those soft bounces must fall; default 30.",
     "MAILFATE_SOFT_BOUNCE_EXPIRY_DAYS": "Days after the last soft bounce that such a suppression ends; default 30.",
+    "MAILFATE_WEBHOOK_URL": "URLs (comma-separated) that receive every change of the feed as a signed POST.",
+    "MAILFATE_WEBHOOK_SECRET": "Key of the HMAC-SHA256 signature of outbound webhooks; required with a URL.",
+    "MAILFATE_WEBHOOK_TIMEOUT": "Seconds a webhook receiver has to answer; default 10.",
+    "MAILFATE_WEBHOOK_RETRY_HOURS": "Hours a change is retried after its first failed delivery; default 24.",
+    "MAILFATE_WEBHOOK_BACKOFF": "Seconds before the first retry, doubling after each failure, with jitter; default 10.",
+    "MAILFATE_WEBHOOK_MAX_BACKOFF": "Longest wait between two attempts, in seconds; default 3600.",
 }
 
 
@@ -45,6 +52,7 @@ class Settings:
     cert_cache_ttl: float = 86400.0
     log_level: str = "INFO"
     policy: Policy = field(default_factory=Policy)
+    webhooks: WebhookConfig | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -74,7 +82,29 @@ class Settings:
                 soft_bounce_window=timedelta(days=_number(env, "MAILFATE_SOFT_BOUNCE_WINDOW_DAYS", 30.0, float)),
                 soft_bounce_expiry=timedelta(days=_number(env, "MAILFATE_SOFT_BOUNCE_EXPIRY_DAYS", 30.0, float)),
             ),
+            webhooks=_webhooks(env),
         )
+
+
+def _webhooks(env: Mapping[str, str]) -> WebhookConfig | None:
+    urls = tuple(dict.fromkeys(u.strip() for u in env.get("MAILFATE_WEBHOOK_URL", "").split(",") if u.strip()))
+    if not urls:
+        return None
+    for url in urls:
+        if not url.startswith(("https://", "http://")):
+            raise UsageError(f"MAILFATE_WEBHOOK_URL {url!r} must start with https:// or http://")
+    secret = env.get("MAILFATE_WEBHOOK_SECRET", "")
+    if len(secret) < 16:
+        # Unsigned or weakly signed changes would let anyone who finds the URL fake a suppression.
+        raise UsageError("MAILFATE_WEBHOOK_URL needs MAILFATE_WEBHOOK_SECRET, at least 16 characters")
+    return WebhookConfig(
+        urls=urls,
+        secret=secret,
+        timeout=_number(env, "MAILFATE_WEBHOOK_TIMEOUT", 10.0, float),
+        retry_for=timedelta(hours=_number(env, "MAILFATE_WEBHOOK_RETRY_HOURS", 24.0, float)),
+        backoff=_number(env, "MAILFATE_WEBHOOK_BACKOFF", 10.0, float),
+        max_backoff=_number(env, "MAILFATE_WEBHOOK_MAX_BACKOFF", 3600.0, float),
+    )
 
 
 def unknown_settings(env: Mapping[str, str] | None = None) -> list[str]:

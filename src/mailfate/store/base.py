@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Protocol
+from datetime import datetime
+from typing import Any, Protocol
 
+from ..changes import Change
 from ..errors import UsageError
 from ..model import Record, Rejected
 from ..stats import Stats, StatsQuery
-from ..suppression import Action, FateFacts
+from ..suppression import Action, FateFacts, Policy
 from ..views import IngestResult, MessagePage, MessageView, QuarantineItem, RecipientView
 from .listing import MessageQuery
+from .outbox import Delivery
 from .sql import PreparedBatch
 
 DEFAULT_URL = "sqlite:///mailfate.db"
@@ -50,6 +53,26 @@ class Store(Protocol):
 
     def add_action(self, address: str, action: Action) -> None: ...
 
+    def expire_suppressions(self, now: datetime) -> int: ...
+
+    def changes(self, after: int = 0, limit: int = 100) -> list[Change]:
+        """The change feed after ``after``, oldest first."""
+        ...
+
+    def register_webhooks(self, urls: Sequence[str]) -> None: ...
+
+    def fill_outbox(self, url: str, now: str, limit: int = 1000) -> int: ...
+
+    def claim_deliveries(self, url: str, now: str, lease_until: str, limit: int = 50) -> list[Delivery]: ...
+
+    def delivered(self, delivery: Delivery, now: str) -> None: ...
+
+    def delivery_failed(
+        self, delivery: Delivery, now: str, status: int | None, error: str, retry_at: str | None
+    ) -> None: ...
+
+    def webhooks(self, urls: Sequence[str], problems: int = 20) -> list[dict[str, Any]]: ...
+
     def stats(self, query: StatsQuery) -> Stats: ...
 
     def prune(self, before: str) -> tuple[int, int]: ...
@@ -64,16 +87,21 @@ def database_url(url: str | None = None) -> str:
     return url or os.environ.get("MAILFATE_DB") or DEFAULT_URL
 
 
-def open_store(url: str | None = None, *, bulk: bool = False) -> Store:
+def open_store(url: str | None = None, *, bulk: bool = False, policy: Policy | None = None) -> Store:
     """Open (and migrate) the store at ``url``: ``sqlite:///relative.db``, ``sqlite:////abs.db``,
-    ``postgresql://...``. ``bulk`` tunes it for loading files rather than for answering requests."""
+    ``postgresql://...``. ``bulk`` tunes it for loading files rather than for answering requests.
+    ``policy`` is the suppression rules the change feed announces by (default: from the environment)."""
     resolved = database_url(url)
+    if policy is None:
+        from ..settings import Settings  # settings imports this module
+
+        policy = Settings.from_env().policy
     if resolved.startswith("sqlite://"):
         from .sqlite import SQLiteStore
 
-        return SQLiteStore(resolved, bulk=bulk)
+        return SQLiteStore(resolved, bulk=bulk, policy=policy)
     if resolved.startswith(("postgresql://", "postgres://")):
         from .postgres import PostgresStore
 
-        return PostgresStore(resolved)
+        return PostgresStore(resolved, policy=policy)
     raise UsageError(f"unknown database URL {resolved!r}: expected sqlite:///PATH or postgresql://...")

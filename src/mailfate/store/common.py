@@ -9,12 +9,14 @@ from __future__ import annotations
 import contextlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from ..changes import Change
 from ..model import Record, Rejected, Status
 from ..stats import ALL_COUNTS, Figures, Stats, StatsQuery, count_columns
-from ..suppression import Action, FateFacts
+from ..suppression import Action, FateFacts, Policy
 from ..views import (
     Fate,
     IngestResult,
@@ -26,13 +28,13 @@ from ..views import (
     RecipientView,
     StoredEvent,
 )
-from . import sql
+from . import feed, sql
+from .feed import chunks as _chunks
+from .feed import marks as _marks
 from .listing import MessageQuery, encode_cursor
+from .outbox import Outbox
 
 _SUMMARY = ", ".join(sql.SUMMARY_COLUMNS)
-_TROUBLE = "(complaint OR hard_bounce OR soft_bounce OR ambiguous_bounce)"
-#: Host parameters per statement at the most (SQLite allows 32766, PostgreSQL 65535).
-CHUNK = 5000
 
 
 class Transaction(Protocol):
@@ -41,9 +43,10 @@ class Transaction(Protocol):
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> int: ...
 
 
-class SqlStore(ABC):
+class SqlStore(Outbox, ABC):
     url: str
     dialect: sql.Dialect
+    policy: Policy  # the suppression rules, for announcing suppression changes
 
     # -- what a backend provides ------------------------------------------------------------------
 
@@ -114,7 +117,15 @@ class SqlStore(ABC):
             result.duplicate_events = len(batch.events) - inserted - events_of_duplicates
         if batch.recipients:
             recipients = sorted(batch.recipients, key=_first_two) if order else batch.recipients
+            if d.change_lock:
+                tx.execute(d.change_lock)  # held to commit: change numbers follow commit order
+            pairs = {(r[0], r[1]) for r in recipients}
+            message_ids = sorted({r[0] for r in recipients})
+            before = feed.statuses(tx, message_ids)
             tx.executemany(sql.recipient_upsert(d), recipients)
+            result.changes = feed.append_fate_changes(
+                tx, pairs, message_ids, before, batch.events, datetime.now(UTC), self.policy
+            )
         if batch.messages:
             self._refresh_counts(tx, sorted(row[0] for row in batch.messages))
         return result
@@ -154,21 +165,37 @@ class SqlStore(ABC):
     def add_action(self, address: str, action: Action) -> None:
         """Record a suppression added or lifted by hand (idempotent)."""
         with self._transaction() as tx:
+            if self.dialect.change_lock:
+                tx.execute(self.dialect.change_lock)
             tx.execute(
                 "INSERT INTO suppression_actions (address, action, at, reason) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (address, action, at) DO NOTHING",
                 (address, action.action, action.at, action.reason),
             )
+            feed.refresh_suppressions(tx, [address], datetime.now(UTC), self.policy)
+
+    def expire_suppressions(self, now: datetime) -> int:
+        """Announce the suppressions that have expired by ``now`` (time ends them, not an event)."""
+        with self._transaction() as tx:
+            if self.dialect.change_lock:
+                tx.execute(self.dialect.change_lock)
+            return feed.refresh_suppressions(tx, feed.expiring(tx, now), now, self.policy)
 
     def prune(self, before: str) -> tuple[int, int]:
-        """Delete raw and quarantined records received before ``before``. Events, fates and suppressions
-        stay: they were derived already, and an old record that arrives again is recognised by its events."""
+        """Delete raw and quarantined records received before ``before``, and older changes that no
+        webhook still has to deliver. Events, fates and suppressions stay: they were derived already,
+        and an old record that arrives again is recognised by its events."""
         counts = []
         with self._transaction() as tx:
             for table in ("records", "quarantine"):
                 ((count,),) = tx.execute(f"SELECT count(*) FROM {table} WHERE received_at < ?", (before,))
                 tx.execute(f"DELETE FROM {table} WHERE received_at < ?", (before,))
                 counts.append(int(count))
+            tx.execute(
+                "DELETE FROM changes WHERE at < ? AND seq <= (SELECT COALESCE(min(seq), 0) FROM webhook_cursors) "
+                "AND seq NOT IN (SELECT seq FROM webhook_outbox)",
+                (before,),
+            )
         return counts[0], counts[1]
 
     # -- reading ------------------------------------------------------------------------------------
@@ -246,27 +273,14 @@ class SqlStore(ABC):
     def suppression_facts(
         self, addresses: Sequence[str] | None = None
     ) -> dict[str, tuple[list[FateFacts], list[Action]]]:
-        if addresses is None:
-            addresses = [
-                r[0]
-                for r in self._read(
-                    f"SELECT address FROM recipients WHERE {_TROUBLE} UNION SELECT address FROM suppression_actions"
-                )
-            ]
-        facts: dict[str, tuple[list[FateFacts], list[Action]]] = {a: ([], []) for a in addresses}
-        for chunk in _chunks(list(addresses)):
-            for address, *row in self._read(
-                "SELECT address, message_id, status, bounce, complaint_info, delivered_at FROM recipients "
-                f"WHERE address IN ({_marks(chunk)}) AND ({_TROUBLE} OR delivered_at IS NOT NULL)",
-                chunk,
-            ):
-                facts[address][0].append(FateFacts.from_row(*row))
-            for address, action, at, reason in self._read(
-                f"SELECT address, action, at, reason FROM suppression_actions WHERE address IN ({_marks(chunk)})",
-                chunk,
-            ):
-                facts[address][1].append(Action(action, at, reason))
-        return facts
+        return feed.facts(self._read, addresses)
+
+    def changes(self, after: int = 0, limit: int = 100) -> list[Change]:
+        rows = self._read(
+            "SELECT seq, kind, at, address, message_id, payload FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after, limit),
+        )
+        return [Change(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
 
     def stats(self, query: StatsQuery) -> Stats:
         d = self.dialect
@@ -332,12 +346,3 @@ def _spread(by_array: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
 
 def _first_two(row: Sequence[Any]) -> tuple[Any, Any]:
     return (row[0], row[1])
-
-
-def _marks(values: Sequence[Any]) -> str:
-    return ", ".join("?" * len(values))
-
-
-def _chunks(values: list[str]) -> Iterator[list[str]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]

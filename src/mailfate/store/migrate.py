@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from importlib import resources
 from typing import TYPE_CHECKING
+
+from .feed import fill_suppression_state
 
 if TYPE_CHECKING:
     from .common import SqlStore, Transaction
@@ -32,6 +35,9 @@ def after_migration(store: SqlStore, tx: Transaction, name: str) -> None:
     """Data steps that SQL alone cannot take, run right after a migration's statements."""
     if name == "0003_message_counts":
         store._refresh_counts(tx, None)  # fill it for what was stored before
+    if name == "0004_changes":
+        # What is suppressed already is not news: only later changes go into the feed.
+        fill_suppression_state(tx, datetime.now(UTC), store.policy)
 
 
 def statements(script: str) -> list[str]:

@@ -18,6 +18,7 @@ from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..errors import StorageError
+from ..suppression import Policy
 from . import sql
 from .common import SqlStore
 from .migrate import apply_migrations
@@ -59,8 +60,9 @@ class _Transaction:
 class PostgresStore(SqlStore):
     dialect = sql.POSTGRES
 
-    def __init__(self, url: str, max_connections: int = 8) -> None:
+    def __init__(self, url: str, max_connections: int = 8, policy: Policy | None = None) -> None:
         self.url = url
+        self.policy = policy or Policy()
         with _storage_errors("cannot connect to PostgreSQL"):
             self._pool = ConnectionPool(
                 url, min_size=1, max_size=max_connections, open=False, timeout=10, kwargs={"autocommit": True}

@@ -45,6 +45,7 @@ class Dialect:
     on_account_test: str  # r's bounce is an OnAccountSuppressionList bounce
     count_if: str  # a count of the rows where {} holds
     ordered_writes: bool  # rows written in key order (concurrent writers; SQLite has one at a time)
+    change_lock: str | None  # taken before appending changes, held to commit (SQLite: the writer lock)
     placeholder: str = "?"
 
     def _ignoring_null(self, function: str, a: str, b: str) -> str:
@@ -68,6 +69,7 @@ SQLITE = Dialect(
     on_account_test="json_extract(r.bounce, '$.subtype') = 'OnAccountSuppressionList'",
     count_if="sum({})",
     ordered_writes=False,
+    change_lock=None,
 )
 POSTGRES = Dialect(
     least="LEAST",
@@ -80,6 +82,7 @@ POSTGRES = Dialect(
     on_account_test="(r.bounce::jsonb ->> 'subtype') = 'OnAccountSuppressionList'",
     count_if="count(*) FILTER (WHERE {})",
     ordered_writes=True,
+    change_lock="SELECT pg_advisory_xact_lock(7346112002)",
 )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StorageError, UsageError
+from ..suppression import Policy
 from . import sql
 from .common import SqlStore
 from .migrate import apply_migrations
@@ -77,9 +78,10 @@ class _Transaction:
 class SQLiteStore(SqlStore):
     dialect = sql.SQLITE
 
-    def __init__(self, url: str, bulk: bool = False) -> None:
+    def __init__(self, url: str, bulk: bool = False, policy: Policy | None = None) -> None:
         self.url = url
         self.bulk = bulk
+        self.policy = policy or Policy()
         self.path = sqlite_path(url)
         self._local = threading.local()
         with _storage_errors(f"cannot open {self.path}"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 from starlette.concurrency import run_in_threadpool
@@ -18,16 +18,20 @@ from ..store import Store
 from ..store.listing import MessageQuery
 from ..suppression import Action, Policy, suppression_for, suppressions, with_suppression
 from ..timestamps import format_timestamp
+from ..webhooks import redact
 from .responses import error, ok
 
 Handler = Callable[[Request], Awaitable[Response]]
 
 
 class Api:
-    def __init__(self, store: Store, token: str | None, policy: Policy | None = None) -> None:
+    def __init__(
+        self, store: Store, token: str | None, policy: Policy | None = None, webhook_urls: Sequence[str] = ()
+    ) -> None:
         self.store = store
         self.token = token
         self.policy = policy or Policy()
+        self.webhook_urls = tuple(webhook_urls)
 
     def guard(self, handler: Handler) -> Handler:
         """Bearer-token check and error translation around one handler."""
@@ -106,14 +110,19 @@ class Api:
         return ok(stats.to_json())
 
     async def quarantine(self, request: Request) -> Response:
-        try:
-            limit = int(request.query_params.get("limit", "100"))
-        except ValueError as exc:
-            raise UsageError("limit must be a whole number") from exc
-        if not 1 <= limit <= 1000:
-            raise UsageError("limit must be between 1 and 1000")
+        limit = _whole(request.query_params.get("limit", "100"), "limit", 1, 1000)
         items = await run_in_threadpool(self.store.quarantined, limit)
         return ok([item.to_json() for item in items])
+
+    async def changes(self, request: Request) -> Response:
+        after = _whole(request.query_params.get("after", "0"), "after", 0, 2**62)
+        limit = _whole(request.query_params.get("limit", "100"), "limit", 1, 1000)
+        found = await run_in_threadpool(self.store.changes, after, limit)
+        return ok([change.to_json() for change in found])
+
+    async def webhooks(self, request: Request) -> Response:
+        found = await run_in_threadpool(self.store.webhooks, self.webhook_urls)
+        return ok([{**w, "url": redact(w["url"])} for w in found])
 
     async def healthz(self, request: Request) -> Response:
         return ok({"status": "ok"})
@@ -128,6 +137,16 @@ class Api:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _whole(raw: str, name: str, low: int, high: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise UsageError(f"{name} must be a whole number") from exc
+    if not low <= value <= high:
+        raise UsageError(f"{name} must be between {low} and {high}")
+    return value
 
 
 def _address(raw: str) -> str:

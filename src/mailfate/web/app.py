@@ -17,6 +17,7 @@ from ..logs import configure, logger
 from ..settings import Settings, unknown_settings
 from ..store import Store, open_store
 from ..verify import Verifier
+from ..webhooks import WebhookSender
 from .api import Api
 from .commit import CommitQueue
 from .openapi import document
@@ -44,7 +45,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     """Build the app from ``settings`` (default: the environment). Storage opens at startup."""
     settings = settings or Settings.from_env()
     configure(settings.log_level)
-    store = store or open_store(settings.db)
+    store = store or open_store(settings.db, policy=settings.policy)
     # SQLite writes in microseconds and hands the GIL back at every row: write on the loop. PostgreSQL
     # waits on the network: write from a thread, so the loop serves other requests meanwhile.
     commits = CommitQueue(store, inline=store.url.startswith("sqlite"))
@@ -59,7 +60,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         # Without an allowlist any topic's confirmation would be honoured: never auto-confirm then.
         auto_confirm=settings.topic_arns is not None,
     )
-    api = Api(store, settings.api_token, settings.policy)
+    webhooks = settings.webhooks
+    sender = WebhookSender(store, webhooks) if webhooks else None
+    api = Api(store, settings.api_token, settings.policy, webhooks.urls if webhooks else ())
     openapi = document()
 
     async def openapi_json(request: Request) -> Response:
@@ -71,10 +74,14 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             logger.warning("MAILFATE_TOPIC_ARNS is not set: every topic is accepted, no subscription is confirmed")
         for name in unknown_settings():
             logger.warning("unknown setting ignored", extra={"setting": name})
+        if sender:
+            sender.start()
         logger.info("mailfate.ready", extra={"db": _redact(store.url), "confirm": settings.confirm})
         try:
             yield
         finally:
+            if sender:
+                sender.stop()  # what it has not sent stays in the outbox for the next start
             store.close()  # no commit is pending: a request is answered only after its batch is written
 
     routes = [
@@ -87,6 +94,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         Route("/api/suppressions/{address}", api.guard(api.suppress), methods=["PUT"]),
         Route("/api/suppressions/{address}", api.guard(api.unsuppress), methods=["DELETE"]),
         Route("/api/stats", api.guard(api.stats), methods=["GET"]),
+        Route("/api/changes", api.guard(api.changes), methods=["GET"]),
+        Route("/api/webhooks", api.guard(api.webhooks), methods=["GET"]),
         Route("/healthz", api.healthz, methods=["GET"]),
         Route("/readyz", api.readyz, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),

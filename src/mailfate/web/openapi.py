@@ -185,6 +185,39 @@ SCHEMAS: dict[str, Any] = {
             "body": {"type": "string"},
         },
     },
+    "Change": {
+        "type": "object",
+        "description": "A change of a recipient's fate (type fate) or of an address's suppression (type "
+                       "suppression). seq is the change's id: a redelivered webhook carries the same seq.",
+        "required": ["seq", "type", "at", "address"],
+        "properties": {
+            "seq": {"type": "integer"},
+            "type": {"type": "string", "enum": ["fate", "suppression"]},
+            "at": _TIME,
+            "address": {"type": "string"},
+            "message_id": {"type": "string", "description": "fate changes"},
+            "status": _STATUS,
+            "previous_status": {"type": ["string", "null"], "description": "null: the first event seen"},
+            "fate": _ref("Fate"),
+            "event": {"type": ["object", "null"], "description": "the event that caused the change"},
+            "suppressed": {"type": "boolean", "description": "suppression changes"},
+            "suppression": {"type": ["object", "null"]},
+            "previous_suppression": {"type": ["object", "null"]},
+        },
+    },
+    "Webhook": {
+        "type": "object",
+        "required": ["url", "delivered", "pending", "failed", "failures"],
+        "properties": {
+            "url": {"type": "string", "description": "password hidden"},
+            "delivered": {"type": "integer"},
+            "last_delivered_at": _TIME,
+            "pending": {"type": "integer"},
+            "failed": {"type": "integer", "description": "changes given up on"},
+            "failures": {"type": "array", "items": {"type": "object"},
+                         "description": "latest changes given up on or being retried, with the last error"},
+        },
+    },
 }  # fmt: skip
 
 PATHS: dict[str, Any] = {
@@ -287,6 +320,22 @@ PATHS: dict[str, Any] = {
                 _query("group_by", "configuration_set, sending_domain or tag:NAME"),
             ],
             "responses": {"200": _json(_ref("Stats"), "the figures"), **_ERRORS},
+        }
+    },
+    "/api/changes": {
+        "get": {
+            "summary": "Changes of fates and suppressions after a cursor, oldest first",
+            "parameters": [
+                _query("after", "the seq of the last change already seen; default 0", {"type": "integer"}),
+                _query("limit", "1 to 1000, default 100", {"type": "integer"}),
+            ],
+            "responses": {"200": _json({"type": "array", "items": _ref("Change")}, "the changes"), **_ERRORS},
+        }
+    },
+    "/api/webhooks": {
+        "get": {
+            "summary": "Outbound webhooks: what each URL got, what waits, what failed",
+            "responses": {"200": _json({"type": "array", "items": _ref("Webhook")}, "one per URL"), **_ERRORS},
         }
     },
     "/healthz": {"get": {"summary": "The process is up", "security": [], "responses": {"200": {"description": "up"}}}},

@@ -1,0 +1,122 @@
+"""The change feed: what an application is told when a fate or a suppression changes. Pure.
+
+A change is written in the same transaction as the fate or suppression it reports, numbered by the
+database (``seq``, the change's id), and its payload is fixed when it is written: every delivery of
+a change, however late and however often, carries the same body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .jsonutil import loads
+from .model import Status
+from .suppression import Suppression
+from .views import Fate
+
+#: The event kinds that can make a recipient's status what it is, best first: the cause of a change
+#: is the batch's newest event of the best such kind there is, else simply its newest event.
+CAUSES: dict[Status, tuple[str, ...]] = {
+    Status.COMPLAINED: ("Complaint",),
+    Status.BOUNCED: ("Bounce",),
+    Status.REJECTED: ("Reject",),
+    Status.FAILED: ("RenderingFailure",),
+    Status.SOFT_BOUNCED: ("Bounce",),
+    Status.DELIVERED: ("Delivery", "Open", "Click", "Bounce"),
+    Status.DELAYED: ("DeliveryDelay",),
+    Status.SENT: ("Send",),
+}
+
+# Positions in an event row (mailfate.store.sql.EVENT_COLUMNS).
+_KIND, _TIMESTAMP = 5, 6
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    seq: int
+    kind: str  # "fate" or "suppression"
+    at: str
+    address: str
+    message_id: str | None
+    payload: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"seq": self.seq, **self.payload}
+
+
+def cause(events: Sequence[Sequence[Any]], status: Status) -> dict[str, Any] | None:
+    """The event, among one recipient's events of a batch, that made its status ``status``."""
+    if not events:
+        return None
+    wanted = CAUSES.get(status, ())
+
+    def rank(row: Sequence[Any]) -> int:
+        return wanted.index(row[_KIND]) if row[_KIND] in wanted else len(wanted)
+
+    row = max(events, key=lambda e: (-rank(e), e[_TIMESTAMP]))  # the best kind, then the newest
+    return {
+        "kind": row[_KIND],
+        "timestamp": row[_TIMESTAMP],
+        "received_at": row[7],
+        "source": row[3],
+        "record": row[2],
+        "details": loads(row[8]),
+    }
+
+
+def fate_change(fate: Fate, previous: str | None, event: dict[str, Any] | None, at: str) -> dict[str, Any]:
+    return {
+        "type": "fate",
+        "at": at,
+        "address": fate.address,
+        "message_id": fate.message_id,
+        "status": fate.status.value,
+        "previous_status": previous,
+        "fate": fate.to_json(),
+        "event": event,
+    }
+
+
+def suppression_change(
+    address: str, current: Suppression | None, previous: dict[str, Any] | None, at: str
+) -> dict[str, Any]:
+    return {
+        "type": "suppression",
+        "at": at,
+        "address": address,
+        "suppressed": current is not None,
+        "suppression": current.to_json() if current else None,
+        "previous_suppression": previous,
+    }
+
+
+def group_events(events: Iterable[Sequence[Any]], pairs: set[tuple[str, str]]) -> dict[tuple[str, str], list[Any]]:
+    """The batch's event rows of each (message, recipient) pair in ``pairs``."""
+    grouped: dict[tuple[str, str], list[Any]] = {}
+    for row in events:
+        key = (row[0], row[4])
+        if key in pairs:
+            grouped.setdefault(key, []).append(row)
+    return grouped
+
+
+# -- signing outbound webhooks --------------------------------------------------------------------
+
+SIGNATURE_HEADER = "Mailfate-Signature"
+TIMESTAMP_HEADER = "Mailfate-Timestamp"
+CHANGE_HEADER = "Mailfate-Change"
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    """``sha256=`` and the hex HMAC-SHA256, keyed by the secret, of ``timestamp``, ``.`` and the body."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def signature_valid(secret: str, timestamp: str, body: bytes, given: str) -> bool:
+    """How a receiver checks a delivery (the docs show the same steps): compare in constant time."""
+    return hmac.compare_digest(signature(secret, timestamp, body), given)

@@ -1,0 +1,165 @@
+"""Appending to the change feed, inside the transaction that makes the change.
+
+A fate change is seen by reading the statuses of a batch's recipients before and after the merge;
+a suppression change by comparing an address's suppression, computed by the pure rules of
+:mod:`mailfate.suppression`, with the one last announced (``suppression_state``). Both happen in the
+write transaction, so a change is committed exactly when the fact it reports is: a crash loses both
+or neither. Callers hold the writer lock (SQLite) or the change lock (PostgreSQL), so numbers are
+handed out in commit order and "before" really is the state just before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..changes import cause, fate_change, group_events, suppression_change
+from ..jsonutil import dumps, loads
+from ..model import Status
+from ..suppression import Action, FateFacts, Policy, suppression_of
+from ..timestamps import format_timestamp
+from ..views import Fate
+from . import sql
+
+if TYPE_CHECKING:
+    from .common import Transaction
+
+#: Statuses that can suppress an address, or stop suppressing it when they change.
+_TROUBLE = frozenset({Status.COMPLAINED.value, Status.BOUNCED.value, Status.SOFT_BOUNCED.value})
+TROUBLE_SQL = "(complaint OR hard_bounce OR soft_bounce OR ambiguous_bounce)"
+CHUNK = 5000
+_INSERT = "INSERT INTO changes (at, kind, address, message_id, payload) VALUES (?, ?, ?, ?, ?)"
+
+
+class Run(Protocol):
+    def __call__(self, statement: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+
+def statuses(tx: Transaction, message_ids: list[str]) -> dict[tuple[str, str], str]:
+    found: dict[tuple[str, str], str] = {}
+    for chunk in chunks(message_ids):
+        statement = f"SELECT message_id, address, status FROM recipients WHERE message_id IN ({marks(chunk)})"
+        rows = tx.execute(statement, chunk)
+        found.update(((m, a), s) for m, a, s in rows)
+    return found
+
+
+def append_fate_changes(
+    tx: Transaction,
+    pairs: set[tuple[str, str]],
+    message_ids: list[str],
+    before: dict[tuple[str, str], str],
+    events: Sequence[Sequence[Any]],
+    now: datetime,
+    policy: Policy,
+) -> int:
+    """Append a change for every pair of ``pairs`` whose status is not what it was ``before``."""
+    at = format_timestamp(now)
+    changed: list[tuple[Fate, str | None]] = []
+    columns = ", ".join(sql.SUMMARY_COLUMNS)
+    for chunk in chunks(message_ids):
+        for message_id, address, *summary in tx.execute(
+            f"SELECT message_id, address, {columns} FROM recipients WHERE message_id IN ({marks(chunk)})", chunk
+        ):
+            key = (message_id, address)
+            if key in pairs:
+                fate = Fate(message_id, address, sql.summary_from_row(summary))
+                previous = before.get(key)
+                if fate.status.value != previous:
+                    changed.append((fate, previous))
+    if not changed:
+        return 0
+    changed.sort(key=lambda c: (c[0].message_id, c[0].address))  # the same numbering whatever the batch order
+    by_pair = group_events(events, {(f.message_id, f.address) for f, _ in changed})
+    rows = []
+    for fate, previous in changed:
+        event = cause(by_pair.get((fate.message_id, fate.address), []), fate.status)
+        rows.append((at, "fate", fate.address, fate.message_id, dumps(fate_change(fate, previous, event, at))))
+    tx.executemany(_INSERT, rows)
+    certain = {f.address for f, p in changed if f.status.value in _TROUBLE or p in _TROUBLE}
+    maybe = sorted({f.address for f, _ in changed} - certain)
+    for chunk in chunks(maybe):  # a delivery can end a soft-bounce suppression
+        certain.update(
+            r[0] for r in tx.execute(f"SELECT address FROM suppression_state WHERE address IN ({marks(chunk)})", chunk)
+        )
+    return len(rows) + refresh_suppressions(tx, sorted(certain), now, policy)
+
+
+def refresh_suppressions(tx: Transaction, addresses: Sequence[str], now: datetime, policy: Policy) -> int:
+    """Compute these addresses' suppressions again; announce those that differ from the last announced."""
+    if not addresses:
+        return 0
+    at = format_timestamp(now)
+    announced: dict[str, str] = {}
+    for chunk in chunks(list(addresses)):
+        rows = tx.execute(f"SELECT address, payload FROM suppression_state WHERE address IN ({marks(chunk)})", chunk)
+        announced.update((a, p) for a, p in rows)
+    appended = 0
+    for address, (fates, actions) in sorted(facts(tx.execute, addresses).items()):
+        current = suppression_of(address, fates, actions, policy, now)
+        payload = dumps(current.to_json()) if current else None
+        previous = announced.get(address)
+        if payload == previous:
+            continue
+        if current is None:
+            tx.execute("DELETE FROM suppression_state WHERE address = ?", (address,))
+        else:
+            tx.execute(
+                "INSERT INTO suppression_state (address, expires_at, payload) VALUES (?, ?, ?) "
+                "ON CONFLICT (address) DO UPDATE SET expires_at = excluded.expires_at, payload = excluded.payload",
+                (address, current.expires_at, payload),
+            )
+        change = suppression_change(address, current, loads(previous) if previous else None, at)
+        tx.execute(_INSERT, (at, "suppression", address, None, dumps(change)))
+        appended += 1
+    return appended
+
+
+def expiring(tx: Transaction, now: datetime) -> list[str]:
+    """Addresses whose announced suppression has expired by ``now``."""
+    rows = tx.execute(
+        "SELECT address FROM suppression_state WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY address",
+        (format_timestamp(now),),
+    )
+    return [r[0] for r in rows]
+
+
+def fill_suppression_state(tx: Transaction, now: datetime, policy: Policy) -> None:
+    """Record today's suppressions as announced, without changes: for a database that predates the feed."""
+    for address, (fates, actions) in facts(tx.execute, None).items():
+        current = suppression_of(address, fates, actions, policy, now)
+        if current is not None:
+            tx.execute(
+                "INSERT INTO suppression_state (address, expires_at, payload) VALUES (?, ?, ?)",
+                (address, current.expires_at, dumps(current.to_json())),
+            )
+
+
+def facts(run: Run, addresses: Sequence[str] | None) -> dict[str, tuple[list[FateFacts], list[Action]]]:
+    """What the suppression rules need, per address: all that could be suppressed when None."""
+    if addresses is None:
+        statement = f"SELECT address FROM recipients WHERE {TROUBLE_SQL} UNION SELECT address FROM suppression_actions"
+        addresses = [r[0] for r in run(statement)]
+    found: dict[str, tuple[list[FateFacts], list[Action]]] = {a: ([], []) for a in addresses}
+    for chunk in chunks(list(addresses)):
+        for address, *row in run(
+            "SELECT address, message_id, status, bounce, complaint_info, delivered_at FROM recipients "
+            f"WHERE address IN ({marks(chunk)}) AND ({TROUBLE_SQL} OR delivered_at IS NOT NULL)",
+            chunk,
+        ):
+            found[address][0].append(FateFacts.from_row(*row))
+        for address, action, at, reason in run(
+            f"SELECT address, action, at, reason FROM suppression_actions WHERE address IN ({marks(chunk)})", chunk
+        ):
+            found[address][1].append(Action(action, at, reason))
+    return found
+
+
+def marks(values: Sequence[Any]) -> str:
+    return ", ".join("?" * len(values))
+
+
+def chunks(values: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]

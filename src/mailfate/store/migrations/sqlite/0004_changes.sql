@@ -1,0 +1,45 @@
+-- The change feed: one row per change of a recipient's fate or of an address's suppression, numbered
+-- in commit order (one writer at a time). AUTOINCREMENT: a number is never reused, even after prune
+-- has deleted the newest rows.
+CREATE TABLE changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('fate', 'suppression')),
+    address TEXT NOT NULL,
+    message_id TEXT,
+    payload TEXT NOT NULL
+);
+CREATE INDEX changes_at ON changes (at);
+
+-- The suppression last announced in the feed for each suppressed address, to tell when it changes.
+CREATE TABLE suppression_state (
+    address TEXT PRIMARY KEY,
+    expires_at TEXT,
+    payload TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX suppression_state_expires ON suppression_state (expires_at) WHERE expires_at IS NOT NULL;
+
+-- Outbound webhooks: how far each URL's outbox has been filled from the feed, and what it delivered.
+CREATE TABLE webhook_cursors (
+    url TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    delivered INTEGER NOT NULL DEFAULT 0,
+    last_delivered_at TEXT
+);
+
+-- Changes still to deliver (pending) or given up on (failed). A delivered change leaves the outbox.
+CREATE TABLE webhook_outbox (
+    url TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    address TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    first_attempt_at TEXT,
+    next_attempt_at TEXT NOT NULL,
+    leased_until TEXT NOT NULL DEFAULT '',
+    last_status INTEGER,
+    last_error TEXT,
+    PRIMARY KEY (url, seq)
+);
+-- The head of each address's queue: changes of one address go out in order.
+CREATE INDEX webhook_outbox_pending ON webhook_outbox (url, address, seq) WHERE state = 'pending';
