@@ -1,8 +1,8 @@
 """The change feed: what an application is told when a fate or a suppression changes. Pure.
 
 A change is written in the same transaction as the fate or suppression it reports, numbered by the
-database (``seq``, the change's id), and its payload is fixed when it is written: every delivery of
-a change, however late and however often, carries the same body.
+database (``seq``, the change's id), with what it reports as it was then: every delivery of a change,
+however late and however often, carries the same body.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .jsonutil import loads
 from .model import Status
 from .suppression import Suppression
 from .views import Fate
@@ -48,24 +47,17 @@ class Change:
         return {"seq": self.seq, **self.payload}
 
 
-def cause(events: Sequence[Sequence[Any]], status: Status) -> dict[str, Any] | None:
-    """The event, among one recipient's events of a batch, that made its status ``status``."""
+def cause(events: Sequence[Sequence[Any]], status: str) -> str | None:
+    """The key of the event, among one recipient's event rows of a batch, that made its status ``status``."""
     if not events:
         return None
-    wanted = CAUSES.get(status, ())
+    wanted = CAUSES.get(Status(status), ())
 
     def rank(row: Sequence[Any]) -> int:
         return wanted.index(row[_KIND]) if row[_KIND] in wanted else len(wanted)
 
-    row = max(events, key=lambda e: (-rank(e), e[_TIMESTAMP]))  # the best kind, then the newest
-    return {
-        "kind": row[_KIND],
-        "timestamp": row[_TIMESTAMP],
-        "received_at": row[7],
-        "source": row[3],
-        "record": row[2],
-        "details": loads(row[8]),
-    }
+    best = max(events, key=lambda e: (-rank(e), e[_TIMESTAMP]))  # the best kind, then the newest
+    return str(best[1])
 
 
 def fate_change(fate: Fate, previous: str | None, event: dict[str, Any] | None, at: str) -> dict[str, Any]:

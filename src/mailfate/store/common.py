@@ -277,10 +277,9 @@ class SqlStore(Outbox, ABC):
 
     def changes(self, after: int = 0, limit: int = 100) -> list[Change]:
         rows = self._read(
-            "SELECT seq, kind, at, address, message_id, payload FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
-            (after, limit),
+            f"SELECT {feed.CHANGE_COLUMNS} FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit)
         )
-        return [Change(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
+        return feed.render(self._read, rows)
 
     def stats(self, query: StatsQuery) -> Stats:
         d = self.dialect

@@ -14,12 +14,12 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..changes import cause, fate_change, group_events, suppression_change
+from ..changes import Change, cause, fate_change, group_events, suppression_change
 from ..jsonutil import dumps, loads
 from ..model import Status
 from ..suppression import Action, FateFacts, Policy, suppression_of
 from ..timestamps import format_timestamp
-from ..views import Fate
+from ..views import Fate, StoredEvent
 from . import sql
 
 if TYPE_CHECKING:
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 _TROUBLE = frozenset({Status.COMPLAINED.value, Status.BOUNCED.value, Status.SOFT_BOUNCED.value})
 TROUBLE_SQL = "(complaint OR hard_bounce OR soft_bounce OR ambiguous_bounce)"
 CHUNK = 5000
-_INSERT = "INSERT INTO changes (at, kind, address, message_id, payload) VALUES (?, ?, ?, ?, ?)"
 
 
 class Run(Protocol):
@@ -54,36 +53,70 @@ def append_fate_changes(
     now: datetime,
     policy: Policy,
 ) -> int:
-    """Append a change for every pair of ``pairs`` whose status is not what it was ``before``."""
+    """Append a change for every pair of ``pairs`` whose status is not what it was ``before``.
+
+    Only raw values are stored (the summary as it is now, the cause's key): turning them into the JSON
+    of a change waits until someone reads it, which keeps bulk loads fast.
+    """
     at = format_timestamp(now)
-    changed: list[tuple[Fate, str | None]] = []
+    changed: list[tuple[Any, ...]] = []
     columns = ", ".join(sql.SUMMARY_COLUMNS)
     for chunk in chunks(message_ids):
-        for message_id, address, *summary in tx.execute(
-            f"SELECT message_id, address, {columns} FROM recipients WHERE message_id IN ({marks(chunk)})", chunk
+        for message_id, address, status, *summary in tx.execute(
+            f"SELECT message_id, address, status, {columns} FROM recipients WHERE message_id IN ({marks(chunk)})",
+            chunk,
         ):
             key = (message_id, address)
-            if key in pairs:
-                fate = Fate(message_id, address, sql.summary_from_row(summary))
-                previous = before.get(key)
-                if fate.status.value != previous:
-                    changed.append((fate, previous))
+            if key in pairs and status != before.get(key):
+                changed.append((message_id, address, before.get(key), status, summary))
     if not changed:
         return 0
-    changed.sort(key=lambda c: (c[0].message_id, c[0].address))  # the same numbering whatever the batch order
-    by_pair = group_events(events, {(f.message_id, f.address) for f, _ in changed})
-    rows = []
-    for fate, previous in changed:
-        event = cause(by_pair.get((fate.message_id, fate.address), []), fate.status)
-        rows.append((at, "fate", fate.address, fate.message_id, dumps(fate_change(fate, previous, event, at))))
-    tx.executemany(_INSERT, rows)
-    certain = {f.address for f, p in changed if f.status.value in _TROUBLE or p in _TROUBLE}
-    maybe = sorted({f.address for f, _ in changed} - certain)
+    changed.sort(key=lambda c: (c[0], c[1]))  # the same numbering whatever the batch's order
+    by_pair = group_events(events, {(c[0], c[1]) for c in changed})
+    tx.executemany(
+        "INSERT INTO changes (at, kind, address, message_id, previous_status, status, cause, fate) "
+        "VALUES (?, 'fate', ?, ?, ?, ?, ?, ?)",
+        [
+            (at, address, message_id, previous, status, cause(by_pair.get((message_id, address), []), status),
+             dumps(summary))
+            for message_id, address, previous, status, summary in changed
+        ],
+    )  # fmt: skip
+    certain = {c[1] for c in changed if c[2] in _TROUBLE or c[3] in _TROUBLE}
+    maybe = sorted({c[1] for c in changed} - certain)
     for chunk in chunks(maybe):  # a delivery can end a soft-bounce suppression
         certain.update(
             r[0] for r in tx.execute(f"SELECT address FROM suppression_state WHERE address IN ({marks(chunk)})", chunk)
         )
-    return len(rows) + refresh_suppressions(tx, sorted(certain), now, policy)
+    return len(changed) + refresh_suppressions(tx, sorted(certain), now, policy)
+
+
+CHANGE_COLUMNS = "seq, kind, at, address, message_id, previous_status, status, cause, fate, payload"
+
+
+def render(run: Run, rows: Sequence[Sequence[Any]]) -> list[Change]:
+    """Changes from rows of CHANGE_COLUMNS: a fate change gets its fate and its cause event back."""
+    wanted = {(r[4], r[7]) for r in rows if r[1] == "fate" and r[7]}
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    message_ids = sorted({m for m, _ in wanted})
+    for chunk in chunks(message_ids):
+        for message_id, key, kind, recipient, timestamp, received_at, transport, details, record in run(
+            "SELECT message_id, event_key, kind, recipient, timestamp, received_at, transport, details, record_key "
+            f"FROM events WHERE message_id IN ({marks(chunk)})",
+            chunk,
+        ):
+            if (message_id, key) in wanted:
+                event = StoredEvent(kind, recipient, timestamp, received_at, transport, loads(details), record)
+                found[(message_id, key)] = event.to_json()  # as the message API shows events
+    changes = []
+    for seq, kind, at, address, message_id, previous, _status, key, fate, payload in rows:
+        if kind == "fate":
+            summary = sql.summary_from_row(loads(fate))
+            payload = fate_change(Fate(message_id, address, summary), previous, found.get((message_id, key)), at)
+        else:
+            payload = loads(payload)
+        changes.append(Change(seq, kind, at, address, message_id, payload))
+    return changes
 
 
 def refresh_suppressions(tx: Transaction, addresses: Sequence[str], now: datetime, policy: Policy) -> int:
@@ -111,7 +144,10 @@ def refresh_suppressions(tx: Transaction, addresses: Sequence[str], now: datetim
                 (address, current.expires_at, payload),
             )
         change = suppression_change(address, current, loads(previous) if previous else None, at)
-        tx.execute(_INSERT, (at, "suppression", address, None, dumps(change)))
+        tx.execute(
+            "INSERT INTO changes (at, kind, address, payload) VALUES (?, 'suppression', ?, ?)",
+            (at, address, dumps(change)),
+        )
         appended += 1
     return appended
 

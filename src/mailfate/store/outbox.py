@@ -10,13 +10,12 @@ its sender died, frees the change for another attempt: delivery is at least once
 from __future__ import annotations
 
 import contextlib
-import json
 from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import sql
+from . import feed, sql
 
 if TYPE_CHECKING:
     from .common import Transaction
@@ -106,8 +105,9 @@ class Outbox:
                 "RETURNING seq, address, attempts, first_attempt_at",
                 (lease_until, url, *seqs, now),
             )
-            payloads = dict(tx.execute(f"SELECT seq, payload FROM changes WHERE seq IN ({marks})", seqs))
-        found = [Delivery(url, seq, a, n, first, json.loads(payloads[seq])) for seq, a, n, first in leased]
+            rows = tx.execute(f"SELECT {feed.CHANGE_COLUMNS} FROM changes WHERE seq IN ({marks})", seqs)
+            payloads = {change.seq: change.payload for change in feed.render(tx.execute, rows)}
+        found = [Delivery(url, seq, a, n, first, payloads[seq]) for seq, a, n, first in leased]
         return sorted(found, key=lambda d: d.seq)
 
     def delivered(self, delivery: Delivery, now: str) -> None:

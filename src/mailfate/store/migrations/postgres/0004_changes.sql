@@ -7,7 +7,14 @@ CREATE TABLE changes (
     kind TEXT COLLATE "C" NOT NULL CHECK (kind IN ('fate', 'suppression')),
     address TEXT COLLATE "C" NOT NULL,
     message_id TEXT COLLATE "C",
-    payload TEXT COLLATE "C" NOT NULL
+    -- fate changes: the status before and after, the causing event (its events.event_key), and the
+    -- recipient's summary at the time, as a JSON array in the order of mailfate.store.sql.SUMMARY_COLUMNS
+    previous_status TEXT COLLATE "C",
+    status TEXT COLLATE "C",
+    cause TEXT COLLATE "C",
+    fate TEXT COLLATE "C",
+    -- suppression changes: the whole payload
+    payload TEXT COLLATE "C"
 );
 CREATE INDEX changes_at ON changes (at);
 
