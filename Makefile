@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: install run demo test lint bench clean
+.PHONY: install run demo test lint bench screenshots clean
 
 $(BIN)/mailfate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ bench: install
 	$(BIN)/python bench/http_ingest.py
 	$(BIN)/python bench/stats.py
 	$(BIN)/python bench/sqs_ingest.py
+
+## make screenshots: the dashboard pictures in docs/img, taken by the browser tests
+screenshots: install
+	MAILFATE_TEST_SCREENSHOTS=docs/img $(BIN)/pytest tests/test_dashboard.py -k screenshots
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

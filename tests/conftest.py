@@ -136,3 +136,20 @@ def moto() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+_REQUIRED = {"postgres": "MAILFATE_REQUIRE_POSTGRES", "browser": "MAILFATE_REQUIRE_BROWSER"}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep each phase's report on the test item, so fixtures can tell that the test failed; and where
+    CI requires PostgreSQL or the browser, a skipped test of theirs is a failure, whatever skipped it."""
+    report = yield
+    if report.skipped and not hasattr(report, "wasxfail"):
+        for marker, variable in _REQUIRED.items():
+            if item.get_closest_marker(marker) and os.environ.get(variable) == "1":
+                report.outcome = "failed"
+                report.longrepr = f"skipped, but {variable}=1 requires it to run: {report.longrepr}"
+    setattr(item, f"report_{report.when}", report)
+    return report

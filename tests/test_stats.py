@@ -140,6 +140,14 @@ def test_by_sending_domain_and_tag(db: str, capsys: pytest.CaptureFixture[str]) 
     assert [(g["key"], g["hard_bounces"]) for g in by_tag] == [("november", 1), ("receipts", 3)]
 
 
+def test_by_day(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    wide = ["--since", "2026-11-01T00:00:00Z", "--until", "2026-11-30T00:00:00Z", "--group-by", "day"]
+    assert main(["stats", "--db", db, "--json", *wide]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert [(g["key"], g["sent"]) for g in body["groups"]] == [("2026-11-10", 1), ("2026-11-20", 20)]
+    assert body["groups"][1] == {**TOTALS, "key": "2026-11-20"}
+
+
 def test_text_output(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["stats", "--db", db, *WINDOW]) == 0
     out = capsys.readouterr().out

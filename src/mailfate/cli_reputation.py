@@ -46,7 +46,7 @@ def add_commands(command: Command) -> None:
     stats.add_argument("--json", action="store_true")
     stats.add_argument("--since", help="send time from (ISO 8601; default 7 days before --until)")
     stats.add_argument("--until", help="send time before (ISO 8601; default now)")
-    stats.add_argument("--group-by", help="configuration_set, sending_domain or tag:NAME")
+    stats.add_argument("--group-by", help="configuration_set, sending_domain, day or tag:NAME")
 
 
 def _now() -> datetime:

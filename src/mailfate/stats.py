@@ -16,7 +16,7 @@ COMPLAINT_THRESHOLDS = (0.001, 0.005)
 COUNTS = ("sent", "delivered", "hard_bounces", "soft_bounces", "auto_replies", "complaints", "opens", "clicks")
 #: The rates' numerators and denominator leave out the mailbox simulator, and the bounce rate leaves out
 #: bounces of addresses on the account-level suppression list (SES does not count them either).
-GROUPINGS = ("configuration_set", "sending_domain")
+GROUPINGS = ("configuration_set", "sending_domain", "day")  # day: the UTC date of sending, YYYY-MM-DD
 
 
 def level(rate: float, thresholds: tuple[float, float]) -> str:
@@ -49,7 +49,7 @@ class Figures:
 class StatsQuery:
     since: str
     until: str
-    group_by: str | None = None  # configuration_set, sending_domain, or tag:NAME
+    group_by: str | None = None  # configuration_set, sending_domain, day, or tag:NAME
 
     @classmethod
     def parse(cls, since: str | None, until: str | None, group_by: str | None, now: datetime) -> StatsQuery:
@@ -61,7 +61,7 @@ class StatsQuery:
         if start >= end:
             raise UsageError("since must be before until")
         if group_by and group_by not in GROUPINGS and not (group_by.startswith("tag:") and len(group_by) > 4):
-            raise UsageError("group_by must be configuration_set, sending_domain or tag:NAME")
+            raise UsageError("group_by must be configuration_set, sending_domain, day or tag:NAME")
         if group_by and '"' in group_by:
             raise UsageError("a tag name cannot contain a double quote")
         return cls(format_timestamp(start), format_timestamp(end), group_by or None)

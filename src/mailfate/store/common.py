@@ -298,7 +298,8 @@ class SqlStore(Outbox, ABC):
             totals = tuple(sum(int(row[i + 1]) for row in by_array) for i in range(len(ALL_COUNTS)))
             grouped = _spread(by_array)
         elif query.group_by is not None:
-            key = {"configuration_set": "m.configuration_set", "sending_domain": "m.from_domain"}[query.group_by]
+            key = {"configuration_set": "m.configuration_set", "sending_domain": "m.from_domain",
+                   "day": "substr(m.sent_at, 1, 10)"}[query.group_by]  # fmt: skip
             grouped = self._read(
                 f"SELECT {key} AS key, {columns} FROM message_counts m WHERE {window} GROUP BY {key} ORDER BY {key}",
                 args,

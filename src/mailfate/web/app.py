@@ -18,6 +18,7 @@ from ..settings import Settings, unknown_settings
 from ..store import Store, open_store
 from ..verify import Verifier
 from ..webhooks import WebhookSender
+from . import dashboard
 from .api import Api
 from .commit import CommitQueue
 from .openapi import document
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         Route("/healthz", api.healthz, methods=["GET"]),
         Route("/readyz", api.readyz, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),
+        *dashboard.routes(),
     ]
     framework = Starlette(
         routes=routes,

@@ -317,7 +317,7 @@ PATHS: dict[str, Any] = {
             "parameters": [
                 _query("since", "from (ISO 8601); default 7 days before until"),
                 _query("until", "before (ISO 8601); default now"),
-                _query("group_by", "configuration_set, sending_domain or tag:NAME"),
+                _query("group_by", "configuration_set, sending_domain, day (UTC date of sending) or tag:NAME"),
             ],
             "responses": {"200": _json(_ref("Stats"), "the figures"), **_ERRORS},
         }
@@ -336,6 +336,13 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "Outbound webhooks: what each URL got, what waits, what failed",
             "responses": {"200": _json({"type": "array", "items": _ref("Webhook")}, "one per URL"), **_ERRORS},
+        }
+    },
+    "/": {
+        "get": {
+            "summary": "The dashboard: an HTML page that reads this API (assets under /static/)",
+            "security": [],
+            "responses": {"200": {"description": "HTML", "content": {"text/html": {}}}},
         }
     },
     "/healthz": {"get": {"summary": "The process is up", "security": [], "responses": {"200": {"description": "up"}}}},
