@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -274,3 +275,33 @@ def test_screenshots_for_the_docs(servers: Start, seeded: Any, page_for: Any) ->
         if folder:
             Path(folder).mkdir(parents=True, exist_ok=True)
             (Path(folder) / f"dashboard-{name}.png").write_bytes(shot)
+
+
+def test_failed_webhook_deliveries_are_shown(servers: Start, tmp_path: Path, page_for: Any) -> None:
+    from .receiver import Receiver
+    from .support import free_port
+
+    receiver = Receiver(free_port(), lambda r: 422).start()  # refuses every change
+    try:
+        url = f"sqlite:///{tmp_path / 'hooks.db'}"
+        server = servers(db=url, env={"MAILFATE_WEBHOOK_URL": receiver.url,
+                                      "MAILFATE_WEBHOOK_SECRET": "a-secret-of-16-chars+"})  # fmt: skip
+        store = open_store(url)
+        try:
+            stamp = _stamp(datetime.now(UTC))
+            ingest_bytes(store, json.dumps(event("Send", "m-hook", ["x@example.com"], stamp)).encode())
+        finally:
+            store.close()
+        receiver.wait_for(lambda got: len(got) >= 1)
+        for _ in range(100):  # the refusal is recorded just after the receiver answered
+            if request(server.port, "GET", "/api/webhooks").json()[0]["failed"]:
+                break
+            time.sleep(0.05)
+        page = page_for(server)
+        loaded(page)
+        page.locator("#webhooks .badge.failed").wait_for()
+        text = page.locator("#webhooks").inner_text()
+        assert "1 given up" in text
+        assert "answered 422" in text
+    finally:
+        receiver.stop()
