@@ -85,6 +85,17 @@ class TestIngest:
         assert "nope.json" in err
         assert out.startswith("1 records")
 
+    def test_a_folder_is_every_file_under_it(self, tmp_path: Path, db: str, capsys: pytest.CaptureFixture[str]) -> None:
+        sync = tmp_path / "s3" / "2026" / "11"
+        sync.mkdir(parents=True)
+        write(sync / "a.jsonl", jsonl([event("Send", "m-a", ["a@example.com"], "2026-11-01T00:00:00Z")]))
+        write(sync / "b.gz", gzip.compress(jsonl([event("Send", "m-b", ["b@example.com"], "2026-11-01T00:00:00Z")])))
+        write(sync / ".DS_Store", b"junk")  # hidden files are not records
+        code, out, _ = run(capsys, "ingest", str(tmp_path / "s3"), "--db", db)
+        assert code == 0
+        assert out.startswith("2 records")
+        assert run(capsys, "status", "m-b", "--db", db)[0] == 0
+
 
 class TestLookups:
     @pytest.fixture

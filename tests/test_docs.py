@@ -42,3 +42,28 @@ def test_readme_commands_exist() -> None:
     known = set(parser._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
     assert shown
     assert shown <= known
+
+
+def test_the_fate_page_has_the_rules_in_their_order() -> None:
+    from mailfate.fate import STATUS_RULES
+
+    page = (ROOT / "docs" / "fate.md").read_text()
+    table = page.split("## The rules", 1)[1].split("\n\n")[2]
+    statuses = re.findall(r"^\| (\d) \| .* \| `([a-z_]+)` \|$", table, re.M)
+    assert [int(n) for n, _ in statuses] == list(range(1, len(STATUS_RULES) + 1))
+    assert [s for _, s in statuses] == [status.value for status, _, _ in STATUS_RULES]
+
+
+def test_every_source_has_its_page() -> None:
+    for name, command in [("sns-https", "mailfate setup aws"), ("sqs", "mailfate consume sqs"),
+                          ("eventbridge", "aws.ses"), ("files", "mailfate ingest")]:  # fmt: skip
+        assert command in (ROOT / "docs" / "sources" / f"{name}.md").read_text()
+
+
+def test_relative_links_in_the_docs_resolve() -> None:
+    pages = [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]
+    for page in pages:
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text()):
+            assert (page.parent / target).exists(), f"{page.relative_to(ROOT)} links to missing {target}"
+        for target in re.findall(r'src="([^":]+)"', page.read_text()):
+            assert (page.parent / target).exists(), f"{page.relative_to(ROOT)} shows missing {target}"

@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 
 from . import __version__, render
 from .addresses import normalize_address
+from .cli_aws import add_commands as add_aws_commands
 from .cli_changes import add_commands as add_change_commands
 from .cli_reputation import add_commands as add_reputation_commands
 from .errors import MailfateError, StorageError, UsageError
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_reputation_commands(command)
     add_change_commands(command)
+    add_aws_commands(command)
 
     consume = command("consume", cmd_consume, "long-poll an SQS queue: store each message, then delete it")
     consume.add_argument("source", choices=["sqs"], help="where from (sqs)")

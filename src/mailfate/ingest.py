@@ -153,6 +153,14 @@ class FileOutcome:
     error: str | None = None
 
 
+def _expand(paths: Iterable[str]) -> Iterator[str]:
+    for path in paths:
+        if path != "-" and Path(path).is_dir():
+            yield from sorted(str(p) for p in Path(path).rglob("*") if p.is_file() and not p.name.startswith("."))
+        else:
+            yield path
+
+
 def ingest_paths(
     store: Store,
     paths: Iterable[str],
@@ -160,9 +168,10 @@ def ingest_paths(
     check: RecordCheck | None = None,
     progress: Callable[[str, int, int, IngestResult], None] | None = None,
 ) -> list[FileOutcome]:
-    """Ingest each path (``-`` is standard input); a file that cannot be opened is reported, not fatal."""
+    """Ingest each path (``-`` is standard input; a folder, every file under it, in name order, as an S3
+    sync leaves them); a file that cannot be opened is reported, not fatal."""
     outcomes = []
-    for path in paths:
+    for path in _expand(paths):
         try:
             handle: IO[bytes] = stdin if path == "-" and stdin is not None else open(path, "rb")  # noqa: SIM115
         except OSError as exc:

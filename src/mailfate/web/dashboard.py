@@ -7,7 +7,9 @@ the dashboard works with no access to the internet and leaks nothing to a CDN.
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from pathlib import Path
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
@@ -34,7 +36,7 @@ class _Assets(StaticFiles):
     """Static files with the same security headers, revalidated so an upgrade shows at once."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async def with_headers(message: dict) -> None:  # type: ignore[type-arg]
+        async def with_headers(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 for name, value in {**SECURITY_HEADERS, "Cache-Control": "no-cache"}.items():
