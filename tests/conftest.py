@@ -110,8 +110,8 @@ def servers(tmp_path: Path, signer: Signer) -> Iterator[Callable[..., Server]]:
         server.stop()
 
 
-@pytest.fixture
-def moto() -> Iterator[str]:
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
     """moto's server on 127.0.0.1, standing in for SNS, SQS and SES; stopped by its PID."""
     import subprocess
     import sys
@@ -136,6 +136,12 @@ def moto() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture
+def moto() -> Iterator[str]:
+    with moto_server() as url:
+        yield url
 
 
 _REQUIRED = {"postgres": "MAILFATE_REQUIRE_POSTGRES", "browser": "MAILFATE_REQUIRE_BROWSER"}

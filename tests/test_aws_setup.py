@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +15,8 @@ from mailfate.cli import main
 from mailfate.doctor import Account, diagnose
 
 from .aws_support import MotoGaps, clients_factory
-from .support import free_port, request
+from .conftest import moto_server
+from .support import request
 
 ENDPOINT = "https://mailfate.example.com/sns"
 TOPIC = "arn:aws:sns:us-east-1:123456789012:mailfate-ses-events"
@@ -27,23 +24,8 @@ TOPIC = "arn:aws:sns:us-east-1:123456789012:mailfate-ses-events"
 
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
-    port = free_port()
-    exe = Path(sys.executable).with_name("moto_server")
-    process = subprocess.Popen(
-        [str(exe), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                request(port, "GET", "/moto-api/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with moto_server() as url:  # one server for the module; each test resets it
+        yield url
 
 
 class Aws:

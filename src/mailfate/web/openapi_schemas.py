@@ -1,0 +1,200 @@
+"""The JSON shapes of the API, as OpenAPI 3.1 schemas (SPEC section 7). :mod:`.openapi` puts them
+in the document; tests/test_http_api.py checks real responses against them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..model import Kind, Status
+
+STATUS = {"type": "string", "enum": [s.value for s in Status]}
+TIME = {"type": ["string", "null"], "format": "date-time"}
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error", "status"],
+        "properties": {"error": {"type": "string"}, "status": {"type": "integer"}},
+    },
+    "Fate": {
+        "type": "object",
+        "required": ["address", "status", "auto_reply", "opened", "clicked", "unsubscribed", "bounce", "complaint",
+                     "first_event_at", "last_event_at", "explanation"],
+        "properties": {
+            "address": {"type": "string"},
+            "address_as_sent": {"type": "string"},
+            "status": STATUS,
+            "auto_reply": {"type": "boolean"},
+            "opened": {"type": "boolean"},
+            "clicked": {"type": "boolean"},
+            "unsubscribed": {"type": "boolean"},
+            "bounce": {"type": ["object", "null"], "description": "type, subtype, action, status, "
+                       "diagnostic_code, reclassified, feedback_id, timestamp"},
+            "complaint": {"type": ["object", "null"]},
+            "delay": {"type": ["object", "null"]},
+            "first_event_at": TIME,
+            "last_event_at": TIME,
+            "explanation": {"type": "string"},
+        },
+    },
+    "Event": {
+        "type": "object",
+        "required": ["kind", "recipient", "timestamp", "received_at"],
+        "properties": {
+            "kind": {"type": "string", "enum": [k.value for k in Kind]},
+            "recipient": {"type": ["string", "null"]},
+            "timestamp": TIME,
+            "received_at": TIME,
+            "source": {"type": "string", "description": "sns, sqs, eventbridge or file"},
+            "record": {"type": "string"},
+            "details": {"type": "object"},
+        },
+    },
+    "RecipientCounts": {"type": "object", "properties": {s.value: {"type": "integer"} for s in Status}},
+    "Message": {
+        "type": "object",
+        "required": ["message_id", "status", "recipient_counts", "source", "subject", "sent_at", "tags",
+                     "recipients", "events"],
+        "properties": {
+            "message_id": {"type": "string"},
+            "status": STATUS,
+            "recipient_counts": ref("RecipientCounts"),
+            "source": {"type": ["string", "null"]},
+            "from": {"type": "array", "items": {"type": "string"}},
+            "subject": {"type": ["string", "null"]},
+            "sent_at": TIME,
+            "destination": {"type": "array", "items": {"type": "string"}},
+            "tags": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+            "configuration_set": {"type": ["string", "null"]},
+            "sending_account": {"type": ["string", "null"]},
+            "recipients": {"type": "array", "items": ref("Fate")},
+            "events": {"type": "array", "items": ref("Event")},
+        },
+    },
+    "MessageSummary": {
+        "type": "object",
+        "required": ["message_id", "status", "recipient_counts", "source", "subject", "sent_at", "tags"],
+        "properties": {
+            "message_id": {"type": "string"},
+            "status": STATUS,
+            "recipient_counts": ref("RecipientCounts"),
+            "source": {"type": ["string", "null"]},
+            "subject": {"type": ["string", "null"]},
+            "sent_at": TIME,
+            "tags": {"type": "object"},
+        },
+    },
+    "MessagePage": {
+        "type": "object",
+        "required": ["messages", "next_cursor"],
+        "properties": {
+            "messages": {"type": "array", "items": ref("MessageSummary")},
+            "next_cursor": {"type": ["string", "null"]},
+        },
+    },
+    "Recipient": {
+        "type": "object",
+        "required": ["address", "suppressed", "suppression", "messages"],
+        "properties": {
+            "address": {"type": "string"},
+            "suppressed": {"type": "boolean"},
+            "suppression": {"type": ["object", "null"]},
+            "messages": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    "Suppression": {
+        "type": "object",
+        "required": ["address", "reason", "since", "expires_at", "event"],
+        "properties": {
+            "address": {"type": "string"},
+            "reason": {"type": "string", "enum": ["complaint", "bounce", "manual", "soft_bounce"]},
+            "since": TIME,
+            "expires_at": TIME,
+            "event": {"type": ["object", "null"], "description": "what caused it: kind, message_id, timestamp"},
+        },
+    },
+    "SuppressionState": {
+        "type": "object",
+        "required": ["address", "suppressed", "suppression"],
+        "properties": {
+            "address": {"type": "string"},
+            "suppressed": {"type": "boolean"},
+            "suppression": {"type": ["object", "null"]},
+        },
+    },
+    "Figures": {
+        "type": "object",
+        "required": ["sent", "delivered", "hard_bounces", "soft_bounces", "auto_replies", "complaints", "opens",
+                     "clicks", "bounce_rate", "complaint_rate", "bounce_level", "complaint_level"],
+        "properties": {
+            "key": {"type": ["string", "null"], "description": "the group (groups only)"},
+            **{name: {"type": "integer"} for name in ("sent", "delivered", "hard_bounces", "soft_bounces",
+                                                       "auto_replies", "complaints", "opens", "clicks")},
+            "bounce_rate": {"type": "number", "description": "hard bounces over recipients sent, a fraction"},
+            "complaint_rate": {"type": "number"},
+            "bounce_level": {"type": "string", "enum": ["healthy", "under_review", "pause_risk"]},
+            "complaint_level": {"type": "string", "enum": ["healthy", "under_review", "pause_risk"]},
+        },
+    },
+    "Stats": {
+        "type": "object",
+        "required": ["since", "until", "totals", "groups"],
+        "properties": {
+            "since": TIME,
+            "until": TIME,
+            "group_by": {"type": ["string", "null"]},
+            "totals": ref("Figures"),
+            "groups": {"type": "array", "items": ref("Figures")},
+        },
+    },
+    "QuarantineItem": {
+        "type": "object",
+        "required": ["id", "received_at", "source", "reason", "body"],
+        "properties": {
+            "id": {"type": "integer"},
+            "received_at": TIME,
+            "source": {"type": "string"},
+            "location": {"type": ["string", "null"]},
+            "reason": {"type": "string"},
+            "body": {"type": "string"},
+        },
+    },
+    "Change": {
+        "type": "object",
+        "description": "A change of a recipient's fate (type fate) or of an address's suppression (type "
+                       "suppression). seq is the change's id: a redelivered webhook carries the same seq.",
+        "required": ["seq", "type", "at", "address"],
+        "properties": {
+            "seq": {"type": "integer"},
+            "type": {"type": "string", "enum": ["fate", "suppression"]},
+            "at": TIME,
+            "address": {"type": "string"},
+            "message_id": {"type": "string", "description": "fate changes"},
+            "status": STATUS,
+            "previous_status": {"type": ["string", "null"], "description": "null: the first event seen"},
+            "fate": ref("Fate"),
+            "event": {"type": ["object", "null"], "description": "the event that caused the change"},
+            "suppressed": {"type": "boolean", "description": "suppression changes"},
+            "suppression": {"type": ["object", "null"]},
+            "previous_suppression": {"type": ["object", "null"]},
+        },
+    },
+    "Webhook": {
+        "type": "object",
+        "required": ["url", "delivered", "pending", "failed", "failures"],
+        "properties": {
+            "url": {"type": "string", "description": "password hidden"},
+            "delivered": {"type": "integer"},
+            "last_delivered_at": TIME,
+            "pending": {"type": "integer"},
+            "failed": {"type": "integer", "description": "changes given up on"},
+            "failures": {"type": "array", "items": {"type": "object"},
+                         "description": "latest changes given up on or being retried, with the last error"},
+        },
+    },
+}  # fmt: skip
