@@ -242,3 +242,24 @@ def test_cli_changes_prints_json_lines_and_follows(tmp_path: Path) -> None:
         store.close()
     bad = subprocess.run([exe, "changes", "--after", "-1", "--db", url], capture_output=True, text=True, timeout=30)
     assert bad.returncode == 2
+
+
+def test_prune_keeps_the_changes_a_webhook_still_needs(store: Store) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from mailfate.timestamps import format_timestamp
+
+    ingest(store, [event("Send", "m-1", ["a@example.com"], T0)])
+    store.register_webhooks(["https://app.example/hook"])  # starts after change 1
+    ingest(store, [event("Delivery", "m-1", ["a@example.com"], "2026-11-20T10:00:02Z")])
+    tomorrow = format_timestamp(datetime.now(UTC) + timedelta(days=1))
+    store.prune(tomorrow)
+    assert [c["seq"] for c in feed(store)] == [2]  # 1 is gone; 2 waits for the webhook
+    assert store.fill_outbox("https://app.example/hook", tomorrow) == 1
+    store.prune(tomorrow)
+    assert [c["seq"] for c in feed(store)] == [2]  # in the outbox: still needed
+    lease = format_timestamp(datetime.now(UTC) + timedelta(days=2))
+    (delivery,) = store.claim_deliveries("https://app.example/hook", tomorrow, lease)
+    store.delivered(delivery, tomorrow)
+    store.prune(tomorrow)
+    assert feed(store) == []

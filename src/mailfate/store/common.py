@@ -192,8 +192,10 @@ class SqlStore(Outbox, ReputationQueries, ABC):
                 ((count,),) = tx.execute(f"SELECT count(*) FROM {table} WHERE received_at < ?", (before,))
                 tx.execute(f"DELETE FROM {table} WHERE received_at < ?", (before,))
                 counts.append(int(count))
+            # A change some webhook has not yet copied into its outbox, or still has to deliver, stays.
             tx.execute(
-                "DELETE FROM changes WHERE at < ? AND seq <= (SELECT COALESCE(min(seq), 0) FROM webhook_cursors) "
+                "DELETE FROM changes WHERE at < ? "
+                "AND seq <= COALESCE((SELECT min(seq) FROM webhook_cursors), (SELECT max(seq) FROM changes)) "
                 "AND seq NOT IN (SELECT seq FROM webhook_outbox)",
                 (before,),
             )
