@@ -48,7 +48,7 @@ def main() -> None:
     store = open_store(f"sqlite:///{path}")
     now = datetime.now(UTC)
     try:
-        for group_by in (None, "configuration_set", "sending_domain", "tag:ses:configuration-set"):
+        for group_by in (None, "configuration_set", "sending_domain", "day", "tag:ses:configuration-set"):
             query = StatsQuery.parse(*WINDOW, group_by, now)
             timings = []
             for _ in range(args.repeat):
