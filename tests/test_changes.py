@@ -189,6 +189,11 @@ def test_concurrent_postgres_writers_keep_exact_chains_in_commit_order() -> None
             fates = [c for c in everything if c["type"] == "fate"]
             _assert_chain(fates)
             assert {c["status"] for c in fates if c["address"]} >= {"complained"}
+            announced: dict[str, Any] = {}
+            for change in (c for c in everything if c["type"] == "suppression"):
+                assert change["previous_suppression"] == announced.get(change["address"]), change
+                announced[change["address"]] = change["suppression"]
+            assert announced  # the race did produce suppressions
             finals = {(c["message_id"], c["address"]): c["status"] for c in fates}
             for (message_id, address), status in finals.items():
                 view = store.message(message_id)
@@ -263,3 +268,25 @@ def test_prune_keeps_the_changes_a_webhook_still_needs(store: Store) -> None:
     store.delivered(delivery, tomorrow)
     store.prune(tomorrow)
     assert feed(store) == []
+
+
+def test_a_late_delivery_that_breaks_a_soft_bounce_streak_is_announced(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from mailfate.suppression import Policy
+
+    store = open_store(f"sqlite:///{tmp_path / 'x.db'}", policy=Policy(soft_bounce_count=2))
+    now = datetime.now(UTC)
+    stamps = [(now - timedelta(days=3 - i)).strftime("%Y-%m-%dT%H:%M:%SZ") for i in range(3)]
+    try:
+        for i in (0, 2):
+            ingest(store, [bounce_event(f"m-{i}", ["s@example.com"], stamps[i], "Transient", "MailboxFull")])
+        assert feed(store)[-1]["suppressed"] is True
+        # A delivery to the same address, timestamped between the two soft bounces, arrives late.
+        ingest(store, [event("Delivery", "m-1", ["s@example.com"], stamps[1])])
+        last = feed(store)[-1]
+        assert last["type"] == "suppression"
+        assert last["suppressed"] is False
+        assert last["previous_suppression"]["reason"] == "soft_bounce"
+    finally:
+        store.close()

@@ -118,14 +118,15 @@ class SqlStore(Outbox, ReputationQueries, ABC):
             result.duplicate_events = len(batch.events) - inserted - events_of_duplicates
         if batch.recipients:
             recipients = sorted(batch.recipients, key=_first_two) if order else batch.recipients
-            if d.change_lock:
-                tx.execute(d.change_lock)  # held to commit: change numbers follow commit order
+            # Every record carries its mail, so this transaction has upserted (and locked, to commit) the
+            # message row of each recipient: a concurrent writer of the same message waits until then,
+            # and "before" below is exactly what the merge starts from.
             pairs = {(r[0], r[1]) for r in recipients}
             message_ids = sorted({r[0] for r in recipients})
             before = feed.statuses(tx, message_ids)
             tx.executemany(sql.recipient_upsert(d), recipients)
             result.changes = feed.append_fate_changes(
-                tx, pairs, message_ids, before, batch.events, datetime.now(UTC), self.policy
+                tx, d, pairs, message_ids, before, batch.events, datetime.now(UTC), self.policy
             )
         if batch.messages:
             self._refresh_counts(tx, sorted(row[0] for row in batch.messages))
@@ -166,21 +167,24 @@ class SqlStore(Outbox, ReputationQueries, ABC):
     def add_action(self, address: str, action: Action) -> None:
         """Record a suppression added or lifted by hand (idempotent)."""
         with self._transaction() as tx:
-            if self.dialect.change_lock:
-                tx.execute(self.dialect.change_lock)
             tx.execute(
                 "INSERT INTO suppression_actions (address, action, at, reason) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (address, action, at) DO NOTHING",
                 (address, action.action, action.at, action.reason),
             )
-            feed.refresh_suppressions(tx, [address], datetime.now(UTC), self.policy)
+            feed.refresh_suppressions(tx, self.dialect, [address], datetime.now(UTC), self.policy)
+
+    def sequence(self, limit: int = 10_000) -> int:
+        """Number the changes committed since the last call (see :func:`feed.sequence`); how many."""
+        if not self._read("SELECT 1 FROM changes WHERE seq IS NULL LIMIT 1"):
+            return 0  # the usual case stays read-only
+        with self._transaction() as tx:
+            return feed.sequence(tx, self.dialect, limit)
 
     def expire_suppressions(self, now: datetime) -> int:
         """Announce the suppressions that have expired by ``now`` (time ends them, not an event)."""
         with self._transaction() as tx:
-            if self.dialect.change_lock:
-                tx.execute(self.dialect.change_lock)
-            return feed.refresh_suppressions(tx, feed.expiring(tx, now), now, self.policy)
+            return feed.refresh_suppressions(tx, self.dialect, feed.expiring(tx, now), now, self.policy)
 
     def prune(self, before: str) -> tuple[int, int]:
         """Delete raw and quarantined records received before ``before``, and older changes that no
@@ -279,6 +283,7 @@ class SqlStore(Outbox, ReputationQueries, ABC):
         return feed.facts(self._read, addresses)
 
     def changes(self, after: int = 0, limit: int = 100) -> list[Change]:
+        self.sequence()  # number what has committed since; what commits later gets later numbers
         rows = self._read(
             f"SELECT {feed.CHANGE_COLUMNS} FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit)
         )

@@ -46,6 +46,7 @@ def statuses(tx: Transaction, message_ids: list[str]) -> dict[tuple[str, str], s
 
 def append_fate_changes(
     tx: Transaction,
+    d: sql.Dialect,
     pairs: set[tuple[str, str]],
     message_ids: list[str],
     before: dict[tuple[str, str], str],
@@ -60,15 +61,19 @@ def append_fate_changes(
     """
     at = format_timestamp(now)
     changed: list[tuple[Any, ...]] = []
-    columns = ", ".join(sql.SUMMARY_COLUMNS)
+    announced: set[str] = set()  # addresses with a suppression announced: a delivery may end it
+    columns = ", ".join(f"r.{c}" for c in sql.SUMMARY_COLUMNS)
     for chunk in chunks(message_ids):
-        for message_id, address, status, *summary in tx.execute(
-            f"SELECT message_id, address, status, {columns} FROM recipients WHERE message_id IN ({marks(chunk)})",
+        for message_id, address, status, suppressed, *summary in tx.execute(
+            f"SELECT r.message_id, r.address, r.status, s.address IS NOT NULL, {columns} FROM recipients r "
+            f"LEFT JOIN suppression_state s ON s.address = r.address WHERE r.message_id IN ({marks(chunk)})",
             chunk,
         ):
             key = (message_id, address)
             if key in pairs and status != before.get(key):
                 changed.append((message_id, address, before.get(key), status, summary))
+                if suppressed:
+                    announced.add(address)
     if not changed:
         return 0
     changed.sort(key=lambda c: (c[0], c[1]))  # the same numbering whatever the batch's order
@@ -82,13 +87,27 @@ def append_fate_changes(
             for message_id, address, previous, status, summary in changed
         ],
     )  # fmt: skip
-    certain = {c[1] for c in changed if c[2] in _TROUBLE or c[3] in _TROUBLE}
-    maybe = sorted({c[1] for c in changed} - certain)
-    for chunk in chunks(maybe):  # a delivery can end a soft-bounce suppression
-        certain.update(
-            r[0] for r in tx.execute(f"SELECT address FROM suppression_state WHERE address IN ({marks(chunk)})", chunk)
-        )
-    return len(changed) + refresh_suppressions(tx, sorted(certain), now, policy)
+    # Which suppressions may have changed: those of trouble on either side, and those announced already
+    # (a delivery timestamped between soft bounces ends a soft-bounce suppression).
+    again = {c[1] for c in changed if c[2] in _TROUBLE or c[3] in _TROUBLE} | announced
+    return len(changed) + refresh_suppressions(tx, d, sorted(again), now, policy)
+
+
+def sequence(tx: Transaction, d: sql.Dialect, limit: int) -> int:
+    """Number the committed changes that have no number yet, in the order they were appended.
+
+    Writers append without numbers and commit in any order; only this step numbers them, one at a
+    time (the sequence lock on PostgreSQL, the writer lock on SQLite), each time after the highest
+    number so far. A change that commits late is numbered late: a reader that follows the feed by
+    ``seq`` never sees a smaller number appear behind its cursor.
+    """
+    if d.sequence_lock:
+        tx.execute(d.sequence_lock)
+    ((top,),) = tx.execute("SELECT last FROM change_numbers")
+    ids = [r[0] for r in tx.execute("SELECT id FROM changes WHERE seq IS NULL ORDER BY id LIMIT ?", (limit,))]
+    tx.executemany("UPDATE changes SET seq = ? WHERE id = ?", [(top + n, i) for n, i in enumerate(ids, 1)])
+    tx.execute("UPDATE change_numbers SET last = ?", (top + len(ids),))
+    return len(ids)
 
 
 CHANGE_COLUMNS = "seq, kind, at, address, message_id, previous_status, status, cause, fate, payload"
@@ -119,10 +138,19 @@ def render(run: Run, rows: Sequence[Sequence[Any]]) -> list[Change]:
     return changes
 
 
-def refresh_suppressions(tx: Transaction, addresses: Sequence[str], now: datetime, policy: Policy) -> int:
-    """Compute these addresses' suppressions again; announce those that differ from the last announced."""
+def refresh_suppressions(
+    tx: Transaction, d: sql.Dialect, addresses: Sequence[str], now: datetime, policy: Policy
+) -> int:
+    """Compute these addresses' suppressions again; announce those that differ from the last announced.
+
+    An address's suppression depends on all its messages, which other writers may be changing: on
+    PostgreSQL this part takes turns (a lock held to commit), so each reads what the one before it
+    committed, and what was last announced really is the previous suppression.
+    """
     if not addresses:
         return 0
+    if d.suppression_lock:
+        tx.execute(d.suppression_lock)
     at = format_timestamp(now)
     announced: dict[str, str] = {}
     for chunk in chunks(list(addresses)):

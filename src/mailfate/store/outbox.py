@@ -52,26 +52,30 @@ class Outbox:
     @abstractmethod
     def _transaction(self) -> contextlib.AbstractContextManager[Transaction]: ...
 
+    @abstractmethod
+    def sequence(self, limit: int = 10_000) -> int: ...
+
     def register_webhooks(self, urls: Sequence[str]) -> None:
         """Start a cursor for each new URL at the end of the feed: it gets the changes from now on (the
-        history is in ``GET /api/changes``). A URL seen before resumes where it was."""
+        history is in ``GET /api/changes``).
+        A URL seen before resumes where it was."""
+        self.sequence()
         with self._transaction() as tx:
-            if self.dialect.change_lock:
-                tx.execute(self.dialect.change_lock)  # no change may commit below the cursor afterwards
             for url in urls:
                 tx.execute(
-                    "INSERT INTO webhook_cursors (url, seq) SELECT ?, COALESCE(max(seq), 0) FROM changes "
+                    "INSERT INTO webhook_cursors (url, seq) SELECT ?, last FROM change_numbers "
                     "WHERE TRUE ON CONFLICT (url) DO NOTHING",  # WHERE: SQLite's parser needs it here
                     (url,),
                 )
 
     def fill_outbox(self, url: str, now: str, limit: int = 1000) -> int:
         """Copy the changes after the URL's cursor into its outbox; how many."""
+        self.sequence()
         (cursor,) = self._read("SELECT seq FROM webhook_cursors WHERE url = ?", (url,))[0]
         if not self._read("SELECT 1 FROM changes WHERE seq > ? LIMIT 1", (cursor,)):
             return 0  # idle polls stay read-only: no writer lock taken
         with self._transaction() as tx:
-            lock = " FOR UPDATE" if self.dialect.change_lock else ""  # two senders filling: one waits
+            lock = " FOR UPDATE" if self.dialect.ordered_writes else ""  # two senders filling: one waits
             ((cursor,),) = tx.execute(f"SELECT seq FROM webhook_cursors WHERE url = ?{lock}", (url,))
             rows = tx.execute("SELECT seq, address FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", (cursor, limit))
             if not rows:
@@ -89,7 +93,7 @@ class Outbox:
         if not self._read(f"SELECT 1 FROM webhook_outbox o WHERE {_HEAD} LIMIT 1", (url, now, now)):
             return []
         with self._transaction() as tx:
-            skip = " FOR UPDATE SKIP LOCKED" if self.dialect.change_lock else ""
+            skip = " FOR UPDATE SKIP LOCKED" if self.dialect.ordered_writes else ""
             seqs = [
                 r[0]
                 for r in tx.execute(
@@ -138,7 +142,7 @@ class Outbox:
             rows = self._read("SELECT seq, delivered, last_delivered_at FROM webhook_cursors WHERE url = ?", (url,))
             cursor, delivered, last = rows[0] if rows else (0, 0, None)
             counts = dict(self._read("SELECT state, count(*) FROM webhook_outbox WHERE url = ? GROUP BY state", (url,)))
-            ((latest,),) = self._read("SELECT COALESCE(max(seq), 0) FROM changes")
+            ((latest,),) = self._read("SELECT last FROM change_numbers")
             failures = self._read(
                 "SELECT seq, address, state, attempts, first_attempt_at, next_attempt_at, last_status, last_error "
                 "FROM webhook_outbox WHERE url = ? AND attempts > 0 ORDER BY seq DESC LIMIT ?",

@@ -45,7 +45,10 @@ class Dialect:
     on_account_test: str  # r's bounce is an OnAccountSuppressionList bounce
     count_if: str  # a count of the rows where {} holds
     ordered_writes: bool  # rows written in key order (concurrent writers; SQLite has one at a time)
-    change_lock: str | None  # taken before appending changes, held to commit (SQLite: the writer lock)
+    # PostgreSQL's locks, held to commit (SQLite has its writer lock): one for suppression changes, one
+    # for the change sequencer. Writers of one message need none: its message row's lock orders them.
+    suppression_lock: str | None
+    sequence_lock: str | None
     placeholder: str = "?"
 
     def _ignoring_null(self, function: str, a: str, b: str) -> str:
@@ -69,7 +72,8 @@ SQLITE = Dialect(
     on_account_test="json_extract(r.bounce, '$.subtype') = 'OnAccountSuppressionList'",
     count_if="sum({})",
     ordered_writes=False,
-    change_lock=None,
+    suppression_lock=None,
+    sequence_lock=None,
 )
 POSTGRES = Dialect(
     least="LEAST",
@@ -82,7 +86,8 @@ POSTGRES = Dialect(
     on_account_test="(r.bounce::jsonb ->> 'subtype') = 'OnAccountSuppressionList'",
     count_if="count(*) FILTER (WHERE {})",
     ordered_writes=True,
-    change_lock="SELECT pg_advisory_xact_lock(7346112002)",
+    suppression_lock="SELECT pg_advisory_xact_lock(7346112002)",
+    sequence_lock="SELECT pg_advisory_xact_lock(7346112003)",
 )
 
 

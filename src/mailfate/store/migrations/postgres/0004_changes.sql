@@ -1,8 +1,10 @@
--- The change feed: one row per change of a recipient's fate or of an address's suppression, numbered
--- in commit order: writers that append changes hold an advisory lock until they commit. A sequence
--- never hands out a number twice.
+-- The change feed: one row per change of a recipient's fate or of an address's suppression. A writer
+-- appends it without a number; the sequencer (mailfate.store.feed.sequence) numbers committed rows in
+-- order, so seq grows in the order changes became visible and a reader by cursor never skips one,
+-- however many writers commit in whatever order.
 CREATE TABLE changes (
-    seq BIGSERIAL PRIMARY KEY,
+    id BIGSERIAL PRIMARY KEY,
+    seq BIGINT UNIQUE,
     at TEXT COLLATE "C" NOT NULL,
     kind TEXT COLLATE "C" NOT NULL CHECK (kind IN ('fate', 'suppression')),
     address TEXT COLLATE "C" NOT NULL,
@@ -17,6 +19,10 @@ CREATE TABLE changes (
     payload TEXT COLLATE "C"
 );
 CREATE INDEX changes_at ON changes (at);
+CREATE INDEX changes_unsequenced ON changes (id) WHERE seq IS NULL;
+-- The last number the sequencer handed out: kept apart from the rows, which prune deletes.
+CREATE TABLE change_numbers (last BIGINT NOT NULL);
+INSERT INTO change_numbers (last) VALUES (0);
 
 -- The suppression last announced in the feed for each suppressed address, to tell when it changes.
 CREATE TABLE suppression_state (

@@ -1,8 +1,10 @@
--- The change feed: one row per change of a recipient's fate or of an address's suppression, numbered
--- in commit order (one writer at a time). AUTOINCREMENT: a number is never reused, even after prune
--- has deleted the newest rows.
+-- The change feed: one row per change of a recipient's fate or of an address's suppression. A writer
+-- appends it without a number; the sequencer (mailfate.store.feed.sequence) numbers committed rows in
+-- order, so seq grows in the order changes became visible and a reader by cursor never skips one.
+-- AUTOINCREMENT: an id is never reused, even after prune has deleted the newest rows.
 CREATE TABLE changes (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER UNIQUE,
     at TEXT NOT NULL,
     kind TEXT NOT NULL CHECK (kind IN ('fate', 'suppression')),
     address TEXT NOT NULL,
@@ -17,6 +19,10 @@ CREATE TABLE changes (
     payload TEXT
 );
 CREATE INDEX changes_at ON changes (at);
+CREATE INDEX changes_unsequenced ON changes (id) WHERE seq IS NULL;
+-- The last number the sequencer handed out: kept apart from the rows, which prune deletes.
+CREATE TABLE change_numbers (last INTEGER NOT NULL);
+INSERT INTO change_numbers (last) VALUES (0);
 
 -- The suppression last announced in the feed for each suppressed address, to tell when it changes.
 CREATE TABLE suppression_state (
