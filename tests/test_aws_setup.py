@@ -16,7 +16,7 @@ from mailfate.doctor import Account, diagnose
 
 from .aws_support import MotoGaps, clients_factory
 from .conftest import moto_server
-from .support import request
+from .support import free_port, request
 
 ENDPOINT = "https://mailfate.example.com/sns"
 TOPIC = "arn:aws:sns:us-east-1:123456789012:mailfate-ses-events"
@@ -225,3 +225,14 @@ def test_doctor_on_a_subscription_still_pending() -> None:
     assert finding.level == "error"
     assert "not confirmed" in finding.message
     assert "MAILFATE_CONFIRM" in finding.fix
+
+
+def test_aws_unreachable_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    monkeypatch.setattr(cli_aws, "boto3_clients", clients_factory(closed, MotoGaps()))
+    monkeypatch.setenv("MAILFATE_TOPIC_ARNS", TOPIC)
+    code = main(["doctor"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("mailfate: error: sns get_topic_attributes:")
+    assert "Traceback" not in err

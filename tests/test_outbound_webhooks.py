@@ -3,6 +3,7 @@ on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import subprocess
@@ -193,6 +194,20 @@ def test_a_refused_change_is_not_retried_and_shows_as_failed(servers: Start, sig
     assert failure["state"] == "failed"
     assert failure["last_status"] == 422
     assert failure["seq"] == refused[0].seq
+
+
+def test_credentials_in_the_url_are_sent_as_basic_auth(servers: Start, signer: Signer) -> None:
+    receiver = Receiver(free_port()).start()
+    try:
+        url = receiver.url.replace("http://", "http://hook%40app:p%3Ass@")
+        server = servers(env={**settings(receiver), "MAILFATE_WEBHOOK_URL": url})
+        send(server, signer, traffic()[0])
+        got = receiver.wait_for(lambda r: len(r) >= 2)
+    finally:
+        receiver.stop()
+    assert got[0].headers["authorization"] == "Basic " + base64.b64encode(b"hook@app:p:ss").decode()
+    (status,) = request(server.port, "GET", "/api/webhooks").json()
+    assert "p%3Ass" not in status["url"]  # the password is not shown
 
 
 def test_webhook_settings_are_checked(tmp_path: Path) -> None:

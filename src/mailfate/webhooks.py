@@ -8,10 +8,12 @@ lease runs out. Receivers therefore must expect duplicates; a duplicate carries 
 
 from __future__ import annotations
 
+import base64
 import random
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -74,7 +76,10 @@ class Outcome:
 def post(url: str, body: bytes, secret: str, seq: int, timeout: float) -> Outcome:
     """POST one signed change. Redirects are not followed: the receiver's URL is configured, not found."""
     timestamp = str(int(time.time()))
+    url, credentials = _without_credentials(url)
     request = urllib.request.Request(url, data=body, method="POST")  # noqa: S310 (settings allow only http/https)
+    if credentials:  # https://user:password@host/...: sent as basic auth, as browsers and curl do
+        request.add_header("Authorization", f"Basic {base64.b64encode(credentials.encode()).decode()}")
     request.add_header("Content-Type", "application/json")
     request.add_header("User-Agent", f"mailfate/{__version__}")
     request.add_header(TIMESTAMP_HEADER, timestamp)
@@ -89,6 +94,19 @@ def post(url: str, body: bytes, secret: str, seq: int, timeout: float) -> Outcom
     except (urllib.error.URLError, OSError) as exc:  # refused, reset, timed out, DNS
         reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
         return Outcome(None, f"no answer: {reason}")
+
+
+def _without_credentials(url: str) -> tuple[str, str | None]:
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None:
+        return url, None
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    user = urllib.parse.unquote(parts.username)
+    password = urllib.parse.unquote(parts.password or "")
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc)), f"{user}:{password}"
 
 
 def _retry_after(value: str | None) -> float | None:
