@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from .errors import UsageError
+
 _BRACKETED = re.compile(r"<([^<>]*)>")
 
 
@@ -20,6 +22,9 @@ def normalize_address(raw: str) -> str:
     return text.strip().strip('"').strip().lower()
 
 
-def is_mailbox_simulator(address: str) -> bool:
-    """SES mailbox simulator addresses are left out of reputation figures (they still get fates)."""
-    return address.endswith("@simulator.amazonses.com")
+def email_address(raw: str) -> str:
+    """The normalized address of ``raw``, which must be an email address (what a user typed)."""
+    address = normalize_address(raw)
+    if "@" not in address:
+        raise UsageError(f"{raw!r} is not an email address")
+    return address

@@ -12,6 +12,9 @@ from typing import Any
 from .aws_setup import DESTINATION, IDENTITY_TYPES, Observed, Step, Wiring, topic_arn
 from .errors import MailfateError, UsageError
 
+#: Pages of one listing read at the most.
+MAX_PAGES = 1000
+
 
 class AwsError(MailfateError):
     """AWS refused a call or could not be reached."""
@@ -106,25 +109,29 @@ def observe(clients: Clients, w: Wiring) -> Observed:
     return o
 
 
-def subscriptions(clients: Clients, arn: str) -> list[dict[str, Any]]:
-    """The topic's subscriptions, each with its attributes (none while confirmation is pending)."""
-    found: list[dict[str, Any]] = []
+def pages(clients: Clients, service: str, operation: str, key: str, **params: Any) -> list[Any]:
+    """Every item under ``key`` of a listing that pages with NextToken (at most MAX_PAGES pages)."""
+    items: list[Any] = []
     token = None
-    for _ in range(1000):  # pages of 100
-        page = call(
-            clients, "sns", "list_subscriptions_by_topic", TopicArn=arn, **({"NextToken": token} if token else {})
-        )
-        for s in page["Subscriptions"]:
-            if s["SubscriptionArn"].startswith("arn:"):
-                s["Attributes"] = call(
-                    clients, "sns", "get_subscription_attributes", SubscriptionArn=s["SubscriptionArn"]
-                )["Attributes"]
-            else:
-                s["Attributes"] = {"PendingConfirmation": "true"}
-            found.append(s)
+    for _ in range(MAX_PAGES):
+        page = call(clients, service, operation, **params, **({"NextToken": token} if token else {}))
+        items.extend(page.get(key, []))
         token = page.get("NextToken")
         if not token:
             break
+    return items
+
+
+def subscriptions(clients: Clients, arn: str) -> list[dict[str, Any]]:
+    """The topic's subscriptions, each with its attributes (none while confirmation is pending)."""
+    found = pages(clients, "sns", "list_subscriptions_by_topic", "Subscriptions", TopicArn=arn)
+    for s in found:
+        if s["SubscriptionArn"].startswith("arn:"):
+            s["Attributes"] = call(clients, "sns", "get_subscription_attributes", SubscriptionArn=s["SubscriptionArn"])[
+                "Attributes"
+            ]
+        else:
+            s["Attributes"] = {"PendingConfirmation": "true"}
     return found
 
 

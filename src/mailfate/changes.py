@@ -36,12 +36,8 @@ _KIND, _TIMESTAMP = 5, 6
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    seq: int
-    kind: str  # "fate" or "suppression"
-    at: str
-    address: str
-    message_id: str | None
-    payload: dict[str, Any]
+    seq: int  # the change's id
+    payload: dict[str, Any]  # fate_change() or suppression_change()
 
     def to_json(self) -> dict[str, Any]:
         return {"seq": self.seq, **self.payload}

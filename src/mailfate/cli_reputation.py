@@ -9,8 +9,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from .addresses import normalize_address
-from .errors import UsageError
+from .addresses import email_address
 from .ses_suppression import pull, push, sesv2_client
 from .settings import Settings
 from .stats import COUNTS, Stats, StatsQuery
@@ -83,7 +82,7 @@ def cmd_suppressions(args: argparse.Namespace) -> int:
 
 
 def cmd_suppress(args: argparse.Namespace) -> int:
-    address = _address(args.address)
+    address = email_address(args.address)
     store = open_store(args.db)
     try:
         store.add_action(address, Action("suppress", format_timestamp(_now()), args.reason or "manual"))
@@ -95,7 +94,7 @@ def cmd_suppress(args: argparse.Namespace) -> int:
 
 
 def cmd_unsuppress(args: argparse.Namespace) -> int:
-    address = _address(args.address)
+    address = email_address(args.address)
     settings = Settings.from_env()
     store = open_store(args.db)
     try:
@@ -121,13 +120,6 @@ def cmd_stats(args: argparse.Namespace) -> int:
     else:
         print(_stats_table(stats))
     return OK
-
-
-def _address(raw: str) -> str:
-    address = normalize_address(raw)
-    if "@" not in address:
-        raise UsageError(f"{raw!r} is not an email address")
-    return address
 
 
 def _table(found: list[Suppression]) -> str:

@@ -10,12 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .aws import AwsError, Clients, call, missing, subscriptions
+from .aws import AwsError, Clients, call, missing, pages, subscriptions
 from .aws_setup import IDENTITY_TYPES
 
 #: SES v2 event types that identity notifications also send: publishing both sends each one twice.
 _IDENTITY_EVENT_TYPES = {"BOUNCE": "Bounce", "COMPLAINT": "Complaint", "DELIVERY": "Delivery"}
-MAX_PAGES = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,28 +48,16 @@ def examine(clients: Clients, topics: list[str]) -> Account:
             if not missing(exc):
                 raise
             account.topics[arn] = None
-    identities = _pages(clients, "ses", "list_identities", "Identities", "NextToken")
+    identities = pages(clients, "ses", "list_identities", "Identities")
     for start in range(0, len(identities), 100):  # the API takes 100 at a time
         found = call(clients, "ses", "get_identity_notification_attributes", Identities=identities[start : start + 100])
         for identity, attributes in found["NotificationAttributes"].items():
             account.identity_topics[identity] = {kind: attributes.get(f"{kind}Topic") for kind in IDENTITY_TYPES}
-    sets = _pages(clients, "sesv2", "list_configuration_sets", "ConfigurationSets", "NextToken")
+    sets = pages(clients, "sesv2", "list_configuration_sets", "ConfigurationSets")
     for name in sets:
         found = call(clients, "sesv2", "get_configuration_set_event_destinations", ConfigurationSetName=name)
         account.destinations[name] = found["EventDestinations"]
     return account
-
-
-def _pages(clients: Clients, service: str, operation: str, key: str, token_key: str) -> list[Any]:
-    items: list[Any] = []
-    token = None
-    for _ in range(MAX_PAGES):
-        page = call(clients, service, operation, **({token_key: token} if token else {}))
-        items.extend(page.get(key, []))
-        token = page.get(token_key)
-        if not token:
-            break
-    return items
 
 
 def diagnose(account: Account, allowlist: frozenset[str] | None, endpoint: str | None = None) -> list[Finding]:

@@ -39,3 +39,12 @@ def configure(level: str = "INFO") -> None:
     logger.handlers[:] = [handler]
     logger.setLevel(level)
     logger.propagate = False
+
+
+def redact_url(url: str) -> str:
+    """A URL without the password of its user part, for logs and the API (database and webhook URLs)."""
+    scheme, sep, rest = url.partition("://")
+    if sep and "@" in rest.split("/", 1)[0]:
+        credentials, host = rest.split("@", 1)
+        return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+    return url

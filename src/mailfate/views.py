@@ -194,7 +194,6 @@ class IngestResult:
     duplicate_events: int = 0
     quarantined: int = 0
     notes: int = 0
-    changes: int = 0  # appended to the change feed
     outcomes: list[str] = field(default_factory=list)
 
     def add(self, other: IngestResult) -> None:
@@ -204,7 +203,6 @@ class IngestResult:
         self.duplicate_events += other.duplicate_events
         self.quarantined += other.quarantined
         self.notes += other.notes
-        self.changes += other.changes
         self.outcomes.extend(other.outcomes)
 
     def to_json(self) -> dict[str, int]:

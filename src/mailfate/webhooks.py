@@ -25,7 +25,7 @@ from .certs import no_redirect_opener
 from .changes import CHANGE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from .errors import StorageError
 from .jsonutil import dumps
-from .logs import logger
+from .logs import logger, redact_url
 from .store import Store
 from .store.outbox import Delivery
 from .timestamps import format_timestamp
@@ -123,7 +123,7 @@ class WebhookSender:
         self.store = store
         self.config = config
         self._stop = threading.Event()
-        self._wake = threading.Event()
+        self._wake = threading.Event()  # set by stop(): no waiting out the poll
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(PARALLEL, thread_name_prefix="mailfate-webhook")
         self._next_expiry = 0.0
@@ -132,10 +132,6 @@ class WebhookSender:
         self.store.register_webhooks(self.config.urls)
         self._thread = threading.Thread(target=self._run, name="mailfate-webhooks", daemon=True)
         self._thread.start()
-
-    def wake(self) -> None:
-        """Look for work now rather than at the next poll (after a local commit)."""
-        self._wake.set()
 
     def stop(self, timeout: float = 15.0) -> None:
         self._stop.set()
@@ -178,8 +174,9 @@ class WebhookSender:
         return attempted
 
     def _deliver(self, delivery: Delivery) -> None:
-        body = dumps(delivery.body()).encode()
-        outcome = post(delivery.url, body, self.config.secret, delivery.seq, self.config.timeout)
+        seq = delivery.change.seq
+        body = dumps(delivery.change.to_json()).encode()
+        outcome = post(delivery.url, body, self.config.secret, seq, self.config.timeout)
         now = datetime.now(UTC)
         if outcome.ok:
             self.store.delivered(delivery, format_timestamp(now))
@@ -194,15 +191,6 @@ class WebhookSender:
         self.store.delivery_failed(delivery, format_timestamp(now), outcome.status, outcome.error, retry_at)
         logger.warning(
             "webhook delivery failed",
-            extra={"fields": {"url": redact(delivery.url), "seq": delivery.seq, "status": outcome.status,
+            extra={"fields": {"url": redact_url(delivery.url), "seq": seq, "status": outcome.status,
                               "error": outcome.error, "retry_at": retry_at}},
         )  # fmt: skip
-
-
-def redact(url: str) -> str:
-    """A URL without the password of its user part, for logs and the API."""
-    scheme, sep, rest = url.partition("://")
-    if sep and "@" in rest.split("/", 1)[0]:
-        credentials, host = rest.split("@", 1)
-        return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
-    return url

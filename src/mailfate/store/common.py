@@ -125,9 +125,7 @@ class SqlStore(Outbox, ReputationQueries, ABC):
             message_ids = sorted({r[0] for r in recipients})
             before = feed.statuses(tx, message_ids)
             tx.executemany(sql.recipient_upsert(d), recipients)
-            result.changes = feed.append_fate_changes(
-                tx, d, pairs, message_ids, before, batch.events, datetime.now(UTC), self.policy
-            )
+            feed.append_fate_changes(tx, d, pairs, message_ids, before, batch.events, datetime.now(UTC), self.policy)
         if batch.messages:
             self._refresh_counts(tx, sorted(row[0] for row in batch.messages))
         return result

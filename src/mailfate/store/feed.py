@@ -52,7 +52,7 @@ def append_fate_changes(
     events: Sequence[Sequence[Any]],
     now: datetime,
     policy: Policy,
-) -> int:
+) -> None:
     """Append a change for every pair of ``pairs`` whose status is not what it was ``before``.
 
     Only raw values are stored (the summary as it is now, the cause's key): turning them into the JSON
@@ -74,14 +74,14 @@ def append_fate_changes(
                 if suppressed:
                     announced.add(address)
     if not changed:
-        return 0
+        return
     changed.sort(key=lambda c: (c[0], c[1]))  # the same numbering whatever the batch's order
     by_pair = group_events(events, {(c[0], c[1]) for c in changed})
     tx.executemany(
-        "INSERT INTO changes (at, kind, address, message_id, previous_status, status, cause, fate) "
-        "VALUES (?, 'fate', ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO changes (at, kind, address, message_id, previous_status, cause, fate) "
+        "VALUES (?, 'fate', ?, ?, ?, ?, ?)",
         [
-            (at, address, message_id, previous, status, cause(by_pair.get((message_id, address), []), status),
+            (at, address, message_id, previous, cause(by_pair.get((message_id, address), []), status),
              dumps(summary))
             for message_id, address, previous, status, summary in changed
         ],
@@ -89,7 +89,7 @@ def append_fate_changes(
     # Which suppressions may have changed: those of trouble on either side, and those announced already
     # (a delivery timestamped between soft bounces ends a soft-bounce suppression).
     again = {c[1] for c in changed if c[2] in _TROUBLE or c[3] in _TROUBLE} | announced
-    return len(changed) + refresh_suppressions(tx, d, sorted(again), now, policy)
+    refresh_suppressions(tx, d, sorted(again), now, policy)
 
 
 def sequence(tx: Transaction, d: sql.Dialect, limit: int) -> int:
@@ -109,12 +109,12 @@ def sequence(tx: Transaction, d: sql.Dialect, limit: int) -> int:
     return len(ids)
 
 
-CHANGE_COLUMNS = "seq, kind, at, address, message_id, previous_status, status, cause, fate, payload"
+CHANGE_COLUMNS = "seq, kind, at, address, message_id, previous_status, cause, fate, payload"
 
 
 def render(run: Run, rows: Sequence[Sequence[Any]]) -> list[Change]:
     """Changes from rows of CHANGE_COLUMNS: a fate change gets its fate and its cause event back."""
-    wanted = {(r[4], r[7]) for r in rows if r[1] == "fate" and r[7]}
+    wanted = {(r[4], r[6]) for r in rows if r[1] == "fate" and r[6]}
     found: dict[tuple[str, str], dict[str, Any]] = {}
     message_ids = sorted({m for m, _ in wanted})
     for chunk in chunks(message_ids):
@@ -127,13 +127,13 @@ def render(run: Run, rows: Sequence[Sequence[Any]]) -> list[Change]:
                 event = StoredEvent(kind, recipient, timestamp, received_at, transport, loads(details), record)
                 found[(message_id, key)] = event.to_json()  # as the message API shows events
     changes = []
-    for seq, kind, at, address, message_id, previous, _status, key, fate, payload in rows:
+    for seq, kind, at, address, message_id, previous, key, fate, payload in rows:
         if kind == "fate":
             summary = sql.summary_from_row(loads(fate))
             payload = fate_change(Fate(message_id, address, summary), previous, found.get((message_id, key)), at)
         else:
             payload = loads(payload)
-        changes.append(Change(seq, kind, at, address, message_id, payload))
+        changes.append(Change(seq, payload))
     return changes
 
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..changes import Change
 from . import feed, sql
 
 if TYPE_CHECKING:
@@ -26,14 +27,9 @@ class Delivery:
     """One change leased for delivery to one URL."""
 
     url: str
-    seq: int
-    address: str
+    change: Change
     attempts: int
     first_attempt_at: str | None
-    payload: dict[str, Any]
-
-    def body(self) -> dict[str, Any]:
-        return {"seq": self.seq, **self.payload}
 
 
 _HEAD = (
@@ -106,17 +102,17 @@ class Outbox:
             marks = ", ".join("?" * len(seqs))
             leased = tx.execute(
                 f"UPDATE webhook_outbox SET leased_until = ? WHERE url = ? AND seq IN ({marks}) AND leased_until < ? "
-                "RETURNING seq, address, attempts, first_attempt_at",
+                "RETURNING seq, attempts, first_attempt_at",
                 (lease_until, url, *seqs, now),
             )
             rows = tx.execute(f"SELECT {feed.CHANGE_COLUMNS} FROM changes WHERE seq IN ({marks})", seqs)
-            payloads = {change.seq: change.payload for change in feed.render(tx.execute, rows)}
-        found = [Delivery(url, seq, a, n, first, payloads[seq]) for seq, a, n, first in leased]
-        return sorted(found, key=lambda d: d.seq)
+            changes = {change.seq: change for change in feed.render(tx.execute, rows)}
+        found = [Delivery(url, changes[seq], attempts, first) for seq, attempts, first in leased]
+        return sorted(found, key=lambda d: d.change.seq)
 
     def delivered(self, delivery: Delivery, now: str) -> None:
         with self._transaction() as tx:
-            tx.execute("DELETE FROM webhook_outbox WHERE url = ? AND seq = ?", (delivery.url, delivery.seq))
+            tx.execute("DELETE FROM webhook_outbox WHERE url = ? AND seq = ?", (delivery.url, delivery.change.seq))
             tx.execute(
                 "UPDATE webhook_cursors SET delivered = delivered + 1, last_delivered_at = ? WHERE url = ?",
                 (now, delivery.url),
@@ -132,17 +128,17 @@ class Outbox:
                 "last_status = ?, last_error = ?, next_attempt_at = ?, leased_until = '', state = ? "
                 "WHERE url = ? AND seq = ?",
                 (now, status, error[:500], retry_at or now, "pending" if retry_at else "failed",
-                 delivery.url, delivery.seq),
+                 delivery.url, delivery.change.seq),
             )  # fmt: skip
 
     def webhooks(self, urls: Sequence[str], problems: int = 20) -> list[dict[str, Any]]:
         """Per URL: how far it is, what waits, and the latest changes that failed or are being retried."""
         found = []
+        ((latest,),) = self._read("SELECT last FROM change_numbers")
         for url in urls:
             rows = self._read("SELECT seq, delivered, last_delivered_at FROM webhook_cursors WHERE url = ?", (url,))
             cursor, delivered, last = rows[0] if rows else (0, 0, None)
             counts = dict(self._read("SELECT state, count(*) FROM webhook_outbox WHERE url = ? GROUP BY state", (url,)))
-            ((latest,),) = self._read("SELECT last FROM change_numbers")
             failures = self._read(
                 "SELECT seq, address, state, attempts, first_attempt_at, next_attempt_at, last_status, last_error "
                 "FROM webhook_outbox WHERE url = ? AND attempts > 0 ORDER BY seq DESC LIMIT ?",

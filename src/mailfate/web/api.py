@@ -10,15 +10,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..addresses import normalize_address
+from ..addresses import email_address, normalize_address
 from ..errors import StorageError, UsageError
 from ..jsonutil import loads
+from ..logs import redact_url
 from ..stats import StatsQuery
 from ..store import Store
 from ..store.listing import MessageQuery
 from ..suppression import Action, Policy, suppression_for, suppressions, with_suppression
 from ..timestamps import format_timestamp
-from ..webhooks import redact
 from .responses import error, ok
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -75,7 +75,7 @@ class Api:
         return ok([s.to_item() for s in found])
 
     async def suppress(self, request: Request) -> Response:
-        address = _address(request.path_params["address"])
+        address = email_address(request.path_params["address"])
         reason = "manual"
         body = await request.body()
         if body.strip():
@@ -91,7 +91,7 @@ class Api:
         return await self._suppression_state(address)
 
     async def unsuppress(self, request: Request) -> Response:
-        address = _address(request.path_params["address"])
+        address = email_address(request.path_params["address"])
         current = await run_in_threadpool(suppression_for, self.store, address, self.policy, _now())
         if current is None:
             return error(404, f"{address} is not suppressed")
@@ -122,7 +122,7 @@ class Api:
 
     async def webhooks(self, request: Request) -> Response:
         found = await run_in_threadpool(self.store.webhooks, self.webhook_urls)
-        return ok([{**w, "url": redact(w["url"])} for w in found])
+        return ok([{**w, "url": redact_url(w["url"])} for w in found])
 
     async def healthz(self, request: Request) -> Response:
         return ok({"status": "ok"})
@@ -147,10 +147,3 @@ def _whole(raw: str, name: str, low: int, high: int) -> int:
     if not low <= value <= high:
         raise UsageError(f"{name} must be between {low} and {high}")
     return value
-
-
-def _address(raw: str) -> str:
-    address = normalize_address(raw)
-    if "@" not in address:
-        raise UsageError(f"{raw!r} is not an email address")
-    return address

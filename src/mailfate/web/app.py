@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from ..certs import CertificateCache
 from ..confirm import Confirmer
-from ..logs import configure, logger
+from ..logs import configure, logger, redact_url
 from ..settings import Settings, unknown_settings
 from ..store import Store, open_store
 from ..verify import Verifier
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             logger.warning("unknown setting ignored", extra={"setting": name})
         if sender:
             sender.start()
-        logger.info("mailfate.ready", extra={"db": _redact(store.url), "confirm": settings.confirm})
+        logger.info("mailfate.ready", extra={"db": redact_url(store.url), "confirm": settings.confirm})
         try:
             yield
         finally:
@@ -120,15 +120,6 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     # The traceback goes to the log, never to the client.
     logger.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
     return error(500, "internal error")
-
-
-def _redact(url: str) -> str:
-    """A database URL without its password, for logs."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        credentials, host = rest.rsplit("@", 1)
-        return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
-    return url
 
 
 def factory() -> MailfateApp:

@@ -263,7 +263,7 @@ function showMessage(message) {
 function describe(event) {
   const d = event.details || {};
   if (event.kind === "Bounce") {
-    return [`${d.type || d.bounce_type || ""}/${d.subtype || d.bounce_subtype || ""}`,
+    return [`${d.bounce_type || ""}/${d.bounce_subtype || ""}`,
       d.status, d.diagnostic_code].filter(Boolean).join(" · ") + ".";
   }
   if (event.kind === "Complaint") return `Feedback: ${d.feedback_type || "none given"}.`;
@@ -276,7 +276,7 @@ function describe(event) {
 function showRecipient(view) {
   const s = view.suppression;
   fill("result",
-    h("h3", {}, view.address, " ", view.suppressed ? badge("bounced") : ""),
+    h("h3", {}, view.address, " ", view.suppressed ? h("span", { class: "badge bounced" }, "suppressed") : ""),
     h("p", { id: "recipient-suppression" }, view.suppressed
       ? `Suppressed (${s.reason}) since ${when(s.since)}${s.expires_at ? `, until ${when(s.expires_at)}` : ""}.`
       : "Not suppressed."),

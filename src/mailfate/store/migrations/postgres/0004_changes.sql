@@ -9,10 +9,9 @@ CREATE TABLE changes (
     kind TEXT COLLATE "C" NOT NULL CHECK (kind IN ('fate', 'suppression')),
     address TEXT COLLATE "C" NOT NULL,
     message_id TEXT COLLATE "C",
-    -- fate changes: the status before and after, the causing event (its events.event_key), and the
-    -- recipient's summary at the time, as a JSON array in the order of mailfate.store.sql.SUMMARY_COLUMNS
+    -- fate changes: the status before, the causing event (its events.event_key), and the recipient's
+    -- summary after (its status with it), a JSON array in the order of mailfate.store.sql.SUMMARY_COLUMNS
     previous_status TEXT COLLATE "C",
-    status TEXT COLLATE "C",
     cause TEXT COLLATE "C",
     fate TEXT COLLATE "C",
     -- suppression changes: the whole payload
