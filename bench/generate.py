@@ -65,7 +65,7 @@ def events_file(events: int, recipients_per_message: int = 1, name: str | None =
 
 def build_database(source: Path, path: Path) -> None:
     """Ingest ``source`` through the normal path into the SQLite file ``path`` (kept); drop the source."""
-    from mailfate.ingest import ingest_paths
+    from mailfate.sources.ingest import ingest_paths
     from mailfate.store import open_store
 
     partial = path.with_suffix(".partial")

@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from generate import events_file
-from mailfate.ingest import ingest_paths
+from mailfate.sources.ingest import ingest_paths
 from mailfate.store import open_store
 
 

@@ -17,7 +17,7 @@ import tempfile
 import time
 from typing import Any
 
-from mailfate.consume import SqsConsumer
+from mailfate.sources.sqs import SqsConsumer
 from mailfate.store import open_store
 from mailfate.testing import event, sns_envelope
 

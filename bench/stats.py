@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from generate import DATA, build_database, message_records
-from mailfate.stats import StatsQuery
+from mailfate.core.stats import StatsQuery
 from mailfate.store import open_store
 
 WINDOW = ("2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z")

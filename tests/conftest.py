@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from mailfate.ingest import ingest_bytes
+from mailfate.core.views import IngestResult
+from mailfate.sources.ingest import ingest_bytes
 from mailfate.store import Store, open_store
-from mailfate.views import IngestResult
 
 from .support import TOPIC, Server, Signer
 

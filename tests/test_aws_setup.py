@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from mailfate import cli_aws
-from mailfate.aws_setup import EVENT_TYPES
+from mailfate.aws.doctor import Account, diagnose
+from mailfate.aws.setup import EVENT_TYPES
+from mailfate.cli import aws as cli_aws
 from mailfate.cli import main
-from mailfate.doctor import Account, diagnose
 
 from .aws_support import MotoGaps, clients_factory
 from .conftest import moto_server

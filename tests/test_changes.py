@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from mailfate.changes import signature, signature_valid
+from mailfate.core.suppression import Action
+from mailfate.outbound.signing import signature, signature_valid
 from mailfate.store import Store, open_store
-from mailfate.suppression import Action
 from mailfate.testing import bounce_event, event
 
 from .conftest import ingest, postgres_schema
@@ -80,7 +80,7 @@ def test_suppressions_by_hand_are_changes_too(store: Store) -> None:
 def test_expired_soft_bounce_suppression_is_announced(tmp_path: Path) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from mailfate.suppression import Policy
+    from mailfate.core.suppression import Policy
 
     store = open_store(f"sqlite:///{tmp_path / 'x.db'}", policy=Policy(soft_bounce_count=2))
     now = datetime.now(UTC)
@@ -252,7 +252,7 @@ def test_cli_changes_prints_json_lines_and_follows(tmp_path: Path) -> None:
 def test_prune_keeps_the_changes_a_webhook_still_needs(store: Store) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from mailfate.timestamps import format_timestamp
+    from mailfate.core.timestamps import format_timestamp
 
     ingest(store, [event("Send", "m-1", ["a@example.com"], T0)])
     store.register_webhooks(["https://app.example/hook"])  # starts after change 1
@@ -273,7 +273,7 @@ def test_prune_keeps_the_changes_a_webhook_still_needs(store: Store) -> None:
 def test_a_late_delivery_that_breaks_a_soft_bounce_streak_is_announced(tmp_path: Path) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from mailfate.suppression import Policy
+    from mailfate.core.suppression import Policy
 
     store = open_store(f"sqlite:///{tmp_path / 'x.db'}", policy=Policy(soft_bounce_count=2))
     now = datetime.now(UTC)

@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
-from mailfate.consume import SqsConsumer, queue_region
+from mailfate.sources.sqs import SqsConsumer, queue_region
 from mailfate.store import Store, open_store
 from mailfate.testing import SnsSigner, event, eventbridge_event, sns_envelope
 
@@ -182,8 +182,8 @@ def test_storage_failure_leaves_messages_on_the_queue(moto: str, tmp_path: Path)
 
 
 def test_verify_quarantines_forged_envelopes(moto: str, store: Store, tmp_path: Path) -> None:
-    from mailfate.certs import CertificateCache
-    from mailfate.verify import Verifier
+    from mailfate.sns.certs import CertificateCache
+    from mailfate.sns.verify import Verifier
 
     signer = SnsSigner(tmp_path / "certs")
     client = sqs(moto)
@@ -248,7 +248,7 @@ def test_four_processes_on_postgres_converge_with_one_sqlite_process(
     envelopes = [signer.sign(sns_envelope(r, TOPIC, message_id=f"c0000000-0000-4000-8000-{i:012d}"))
                  for i, r in enumerate(records)]  # fmt: skip
     reference = open_store(f"sqlite:///{tmp_path / 'reference.db'}")
-    from mailfate.ingest import ingest_bytes
+    from mailfate.sources.ingest import ingest_bytes
 
     ingest_bytes(reference, jsonl(envelopes))
     expected = {f"c-{m}": reference.message(f"c-{m}") for m in range(50)}

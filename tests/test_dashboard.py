@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from mailfate.ingest import ingest_bytes
+from mailfate.sources.ingest import ingest_bytes
 from mailfate.store import open_store
 from mailfate.testing import bounce_event, event
 

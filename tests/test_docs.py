@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mailfate.cli import build_parser
+from mailfate.cli.main import build_parser
 from mailfate.settings import SETTINGS
 
 ROOT = Path(__file__).parent.parent
@@ -45,7 +45,7 @@ def test_readme_commands_exist() -> None:
 
 
 def test_the_fate_page_has_the_rules_in_their_order() -> None:
-    from mailfate.fate import STATUS_RULES
+    from mailfate.core.fate import STATUS_RULES
 
     page = (ROOT / "docs" / "fate.md").read_text()
     table = page.split("## The rules", 1)[1].split("\n\n")[2]

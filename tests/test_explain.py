@@ -7,7 +7,7 @@ import json
 import pytest
 
 from mailfate.cli import main
-from mailfate.explain import BOUNCES, COMPLAINTS, explain
+from mailfate.core.explain import BOUNCES, COMPLAINTS, explain
 
 # From the SES/SNS facts, section 4.1 and 4.2.
 DOCUMENTED_BOUNCES = [

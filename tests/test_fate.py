@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailfate.fate import STATUS_RULES, Summary, fold, message_status
-from mailfate.model import Event, Status
-from mailfate.parse import parse_record
+from mailfate.core.fate import STATUS_RULES, Summary, fold, message_status
+from mailfate.core.model import Event, Status
+from mailfate.sources.parse import parse_record
 from mailfate.store import open_store
 from mailfate.testing import bounce_event, event
 

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from mailfate.changes import signature_valid
 from mailfate.errors import UsageError
+from mailfate.outbound.signing import signature_valid
+from mailfate.outbound.webhooks import backoff, retryable
 from mailfate.settings import Settings
 from mailfate.testing import bounce_event, event, sns_envelope
-from mailfate.webhooks import backoff, retryable
 
 from .receiver import Received, Receiver
 from .support import TOPIC, Server, Signer, free_port, post_sns, request

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from mailfate.core.model import Kind, RecordKind
 from mailfate.errors import PayloadError
-from mailfate.model import Kind, RecordKind
-from mailfate.parse import parse_record
+from mailfate.sources.parse import parse_record
 from mailfate.testing import event, eventbridge_event, sns_envelope
 
 from .conftest import GENUINE, load_sample

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from mailfate.model import Rejected
-from mailfate.records import Decoded, read_records
+from mailfate.core.model import Rejected
+from mailfate.sources.records import Decoded, read_records
 
 
 def read(data: bytes) -> list[Decoded | Rejected]:

@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mailfate.errors import MailfateError
-from mailfate.parse import parse_record
-from mailfate.records import read_records
-from mailfate.sns import sns_message
+from mailfate.sns.envelope import sns_message
+from mailfate.sources.parse import parse_record
+from mailfate.sources.records import read_records
 from mailfate.testing import event, sns_envelope
 
 from .support import TOPIC, Server, Signer, post_sns, request

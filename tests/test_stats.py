@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from mailfate.cli import main
-from mailfate.stats import BOUNCE_THRESHOLDS, COMPLAINT_THRESHOLDS, level
+from mailfate.core.stats import BOUNCE_THRESHOLDS, COMPLAINT_THRESHOLDS, level
 from mailfate.store import Store, open_store
 from mailfate.testing import bounce_event, event
 
@@ -209,7 +209,7 @@ def test_store_stats_directly(db: str) -> None:
     """The library call gives what the command prints."""
     from datetime import UTC, datetime
 
-    from mailfate.stats import StatsQuery
+    from mailfate.core.stats import StatsQuery
 
     store: Store = open_store(db)
     try:
@@ -236,7 +236,7 @@ def test_counts_are_backfilled_when_the_migration_runs(tmp_path: Path, capsys: p
 def test_a_message_with_two_values_of_a_tag_counts_in_both(store: Store) -> None:
     from datetime import UTC, datetime
 
-    from mailfate.stats import StatsQuery
+    from mailfate.core.stats import StatsQuery
 
     records = []
     for mid, teams in (("x1", ["alpha", "beta"]), ("x2", ["alpha"]), ("x3", None)):

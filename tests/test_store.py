@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from mailfate.core.model import Status
 from mailfate.errors import StorageError, UsageError
-from mailfate.ingest import ingest_bytes
-from mailfate.model import Status
+from mailfate.sources.ingest import ingest_bytes
 from mailfate.store import Store, open_store
 from mailfate.store.migrate import migrations
 from mailfate.testing import event, eventbridge_event, sns_envelope
@@ -155,8 +155,11 @@ def test_bad_urls_are_usage_errors(tmp_path: Path) -> None:
 
 
 def test_default_url_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The library's open_store reads MAILFATE_DB when given no URL (mailfate.store's does not)."""
+    import mailfate
+
     monkeypatch.setenv("MAILFATE_DB", f"sqlite:///{tmp_path / 'env.db'}")
-    store = open_store(None)
+    store = mailfate.open_store(None)
     store.close()
     assert os.path.exists(tmp_path / "env.db")
 
@@ -176,7 +179,7 @@ def test_message_level_bounce_changes_no_fate(store: Store) -> None:
 
 def test_parallel_ingest_equals_inline_ingest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Pieces parsed in worker processes give the same counts, fates and quarantine as one process."""
-    import mailfate.ingest as ingest_module
+    import mailfate.sources.ingest as ingest_module
 
     monkeypatch.setattr(ingest_module, "CHUNK_LINES", 40)
     records = []

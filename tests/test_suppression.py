@@ -13,9 +13,9 @@ from botocore.stub import Stubber
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailfate.ses_suppression import SesError, pull, push
+from mailfate.aws.ses_suppression import SesError, pull, push
+from mailfate.core.suppression import Action, Policy, Suppression, suppression_for, suppressions
 from mailfate.store import Store, open_store
-from mailfate.suppression import Action, Policy, Suppression, suppression_for, suppressions
 from mailfate.testing import bounce_event, event
 
 from .conftest import ingest

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mailfate.certs import CertificateCache
+from mailfate.core.timestamps import parse_timestamp
 from mailfate.errors import (
     CertificateInvalid,
     CertificateUnavailable,
@@ -19,10 +19,10 @@ from mailfate.errors import (
     TopicNotAllowed,
     VerificationError,
 )
-from mailfate.sns import check_cert_url, check_subscribe_url, parse_topic, sns_message
+from mailfate.sns.certs import CertificateCache
+from mailfate.sns.envelope import check_cert_url, check_subscribe_url, parse_topic, sns_message
+from mailfate.sns.verify import Verifier
 from mailfate.testing import event, sns_envelope
-from mailfate.timestamps import parse_timestamp
-from mailfate.verify import Verifier
 
 from .conftest import GENUINE
 from .support import TOPIC, Signer, confirmation

@@ -14,9 +14,9 @@ from typing import Any, ClassVar
 import boto3
 import pytest
 
-from mailfate.confirm import Confirmer
 from mailfate.errors import ConfirmationFailed
-from mailfate.sns import sns_message
+from mailfate.sns.confirm import Confirmer
+from mailfate.sns.envelope import sns_message
 from mailfate.testing import event, sns_envelope
 
 from .conftest import GENUINE

@@ -12,15 +12,26 @@ The library in four calls::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from mailfate._version import __version__
+from mailfate.core.fate import fold, summarize_event
+from mailfate.core.model import Event, Kind, Mail, Record, Rejected, Status
+from mailfate.core.suppression import Policy
+from mailfate.core.views import Fate, IngestResult, MessageView, RecipientView
+from mailfate.errors import MailfateError, PayloadError, StorageError, UsageError
+from mailfate.settings import Settings
+from mailfate.sources.ingest import ingest_bytes, ingest_stream
+from mailfate.sources.parse import parse_record
+from mailfate.store import Store
+from mailfate.store import open_store as _open_store
 
-from .errors import MailfateError, PayloadError, StorageError, UsageError
-from .fate import fold, summarize_event
-from .ingest import ingest_bytes, ingest_stream
-from .model import Event, Kind, Mail, Record, Rejected, Status
-from .parse import parse_record
-from .store import Store, open_store
-from .views import Fate, IngestResult, MessageView, RecipientView
+
+def open_store(url: str | None = None, *, bulk: bool = False, policy: Policy | None = None) -> Store:
+    """Open (and migrate) a store: ``url`` defaults to ``MAILFATE_DB``, else ``sqlite:///mailfate.db``;
+    ``policy`` to the ``MAILFATE_SOFT_BOUNCE_*`` settings. :func:`mailfate.store.open_store` is the same
+    without reading the environment."""
+    settings = Settings.from_env()
+    return _open_store(url or settings.database_url, bulk=bulk, policy=policy or settings.policy)
+
 
 __all__ = [
     "Event",
@@ -31,6 +42,7 @@ __all__ = [
     "MailfateError",
     "MessageView",
     "PayloadError",
+    "Policy",
     "RecipientView",
     "Record",
     "Rejected",

@@ -10,10 +10,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
-from .errors import UsageError
-from .store.base import DEFAULT_URL
-from .suppression import Policy
-from .webhooks import WebhookConfig
+from mailfate.core.suppression import Policy
+from mailfate.errors import UsageError
+from mailfate.outbound.webhooks import WebhookConfig
+from mailfate.store.base import DEFAULT_URL
 
 CONFIRM_MODES = ("url", "api", "off")
 
@@ -53,6 +53,11 @@ class Settings:
     log_level: str = "INFO"
     policy: Policy = field(default_factory=Policy)
     webhooks: WebhookConfig | None = None
+
+    @property
+    def database_url(self) -> str:
+        """``MAILFATE_DB``, else the SQLite file in the working folder."""
+        return self.db or DEFAULT_URL
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
-from .sns import sns_message
+from mailfate.sns.envelope import sns_message
 
 _PAYLOAD_KEYS = {
     "Send": "send",

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .base import Store, open_store
+from mailfate.store.base import Store, open_store
 
 __all__ = ["Store", "open_store"]

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from ..changes import Change
-from ..errors import UsageError
-from ..model import Record, Rejected
-from ..stats import Stats, StatsQuery
-from ..suppression import Action, FateFacts, Policy
-from ..views import IngestResult, MessagePage, MessageView, QuarantineItem, RecipientView
-from .listing import MessageQuery
-from .outbox import Delivery
-from .sql import PreparedBatch
+from mailfate.core.changes import Change
+from mailfate.core.model import Record, Rejected
+from mailfate.core.stats import Stats, StatsQuery
+from mailfate.core.suppression import Action, FateFacts, Policy
+from mailfate.core.views import IngestResult, MessagePage, MessageView, QuarantineItem, RecipientView
+from mailfate.errors import UsageError
+from mailfate.store.listing import MessageQuery
+from mailfate.store.outbox import Delivery
+from mailfate.store.sql import PreparedBatch
 
 DEFAULT_URL = "sqlite:///mailfate.db"
 
@@ -84,26 +83,20 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-def database_url(url: str | None = None) -> str:
-    """``--db``, else ``MAILFATE_DB``, else ``sqlite:///mailfate.db``."""
-    return url or os.environ.get("MAILFATE_DB") or DEFAULT_URL
-
-
-def open_store(url: str | None = None, *, bulk: bool = False, policy: Policy | None = None) -> Store:
+def open_store(url: str = DEFAULT_URL, *, bulk: bool = False, policy: Policy | None = None) -> Store:
     """Open (and migrate) the store at ``url``: ``sqlite:///relative.db``, ``sqlite:////abs.db``,
     ``postgresql://...``. ``bulk`` tunes it for loading files rather than for answering requests.
-    ``policy`` is the suppression rules the change feed announces by (default: from the environment)."""
-    resolved = database_url(url)
-    if policy is None:
-        from ..settings import Settings  # settings imports this module
+    ``policy`` is the suppression rules the change feed announces by (default: SES-like defaults).
 
-        policy = Settings.from_env().policy
-    if resolved.startswith("sqlite://"):
-        from .sqlite import SQLiteStore
+    Nothing here reads the environment: the command line and the server read the settings and pass
+    them down (``mailfate.open_store`` does the same for library users)."""
+    policy = policy or Policy()
+    if url.startswith("sqlite://"):
+        from mailfate.store.sqlite import SQLiteStore
 
-        return SQLiteStore(resolved, bulk=bulk, policy=policy)
-    if resolved.startswith(("postgresql://", "postgres://")):
-        from .postgres import PostgresStore
+        return SQLiteStore(url, bulk=bulk, policy=policy)
+    if url.startswith(("postgresql://", "postgres://")):
+        from mailfate.store.postgres import PostgresStore
 
-        return PostgresStore(resolved, policy=policy)
-    raise UsageError(f"unknown database URL {resolved!r}: expected sqlite:///PATH or postgresql://...")
+        return PostgresStore(url, policy=policy)
+    raise UsageError(f"unknown database URL {url!r}: expected sqlite:///PATH or postgresql://...")

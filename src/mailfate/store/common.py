@@ -11,13 +11,13 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
-from ..changes import Change
-from ..model import Record, Rejected, Status
-from ..stats import ALL_COUNTS, count_columns
-from ..suppression import Action, FateFacts, Policy
-from ..views import (
+from mailfate.core.changes import Change
+from mailfate.core.model import Record, Rejected, Status
+from mailfate.core.stats import ALL_COUNTS
+from mailfate.core.suppression import Action, FateFacts, Policy
+from mailfate.core.views import (
     Fate,
     IngestResult,
     MessagePage,
@@ -28,20 +28,13 @@ from ..views import (
     RecipientView,
     StoredEvent,
 )
-from . import feed, sql
-from .feed import chunks as _chunks
-from .feed import marks as _marks
-from .listing import MessageQuery, encode_cursor
-from .outbox import Outbox
-from .reputation import ReputationQueries
+from mailfate.store import feed, sql
+from mailfate.store.listing import MessageQuery, encode_cursor
+from mailfate.store.outbox import Outbox
+from mailfate.store.reputation import ReputationQueries, count_columns
+from mailfate.store.tx import Transaction, chunks, marks
 
 _SUMMARY = ", ".join(sql.SUMMARY_COLUMNS)
-
-
-class Transaction(Protocol):
-    def execute(self, statement: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
-
-    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> int: ...
 
 
 class SqlStore(Outbox, ReputationQueries, ABC):
@@ -130,6 +123,14 @@ class SqlStore(Outbox, ReputationQueries, ABC):
             self._refresh_counts(tx, sorted(row[0] for row in batch.messages))
         return result
 
+    def _after_migration(self, tx: Transaction, name: str) -> None:
+        """Data steps that SQL alone cannot take, run right after a migration's statements."""
+        if name == "0003_message_counts":
+            self._refresh_counts(tx, None)  # fill it for what was stored before
+        if name == "0004_changes":
+            # What is suppressed already is not news: only later changes go into the feed.
+            feed.fill_suppression_state(tx, datetime.now(UTC), self.policy)
+
     def _refresh_counts(self, tx: Transaction, message_ids: list[str] | None) -> None:
         """Recount these messages (all when None) from their recipients.
 
@@ -143,8 +144,8 @@ class SqlStore(Outbox, ReputationQueries, ABC):
         updates = ", ".join(
             f"{c} = excluded.{c}" for c in ("sent_at", "configuration_set", "from_domain", "tags", *ALL_COUNTS)
         )
-        for chunk in _chunks(message_ids) if message_ids is not None else [None]:
-            where = f"m.message_id IN ({_marks(chunk)})" if chunk is not None else "TRUE"
+        for chunk in chunks(message_ids) if message_ids is not None else [None]:
+            where = f"m.message_id IN ({marks(chunk)})" if chunk is not None else "TRUE"
             tx.execute(
                 f"INSERT INTO message_counts (message_id, sent_at, configuration_set, from_domain, tags, {names}) "
                 f"SELECT m.message_id, COALESCE(m.sent_at, ''), m.configuration_set, m.from_domain, m.tags, "
@@ -157,8 +158,8 @@ class SqlStore(Outbox, ReputationQueries, ABC):
     def _existing_keys(self, tx: Transaction, keys: list[str]) -> set[str]:
         """Which of these record keys are stored already (one query per chunk, not one per record)."""
         found: set[str] = set()
-        for chunk in _chunks(keys):
-            rows = tx.execute(f"SELECT record_key FROM records WHERE record_key IN ({_marks(chunk)})", chunk)
+        for chunk in chunks(keys):
+            rows = tx.execute(f"SELECT record_key FROM records WHERE record_key IN ({marks(chunk)})", chunk)
             found.update(r[0] for r in rows)
         return found
 
@@ -251,7 +252,7 @@ class SqlStore(Outbox, ReputationQueries, ABC):
         if rows:
             ids = list(counts)
             for message_id, status, count in self._read(
-                f"SELECT message_id, status, count(*) FROM recipients WHERE message_id IN ({_marks(ids)}) "
+                f"SELECT message_id, status, count(*) FROM recipients WHERE message_id IN ({marks(ids)}) "
                 "GROUP BY message_id, status",
                 ids,
             ):

@@ -9,29 +9,22 @@ or neither. Changes are appended unnumbered; :func:`sequence` numbers them once 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
-from ..changes import Change, cause, fate_change, group_events, suppression_change
-from ..jsonutil import dumps, loads
-from ..model import Status
-from ..suppression import Action, FateFacts, Policy, suppression_of
-from ..timestamps import format_timestamp
-from ..views import Fate, StoredEvent
-from . import sql
-
-if TYPE_CHECKING:
-    from .common import Transaction
+from mailfate.core.changes import Change, cause, fate_change, group_events, suppression_change
+from mailfate.core.jsonutil import dumps, loads
+from mailfate.core.model import Status
+from mailfate.core.suppression import Action, FateFacts, Policy, suppression_of
+from mailfate.core.timestamps import format_timestamp
+from mailfate.core.views import Fate, StoredEvent
+from mailfate.store import sql
+from mailfate.store.tx import Run, Transaction, chunks, marks
 
 #: Statuses that can suppress an address, or stop suppressing it when they change.
 _TROUBLE = frozenset({Status.COMPLAINED.value, Status.BOUNCED.value, Status.SOFT_BOUNCED.value})
 TROUBLE_SQL = "(complaint OR hard_bounce OR soft_bounce OR ambiguous_bounce)"
-CHUNK = 5000
-
-
-class Run(Protocol):
-    def __call__(self, statement: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
 
 def statuses(tx: Transaction, message_ids: list[str]) -> dict[tuple[str, str], str]:
@@ -217,12 +210,3 @@ def facts(run: Run, addresses: Sequence[str] | None) -> dict[str, tuple[list[Fat
         ):
             found[address][1].append(Action(action, at, reason))
     return found
-
-
-def marks(values: Sequence[Any]) -> str:
-    return ", ".join("?" * len(values))
-
-
-def chunks(values: list[str]) -> Iterator[list[str]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]

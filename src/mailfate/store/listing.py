@@ -6,12 +6,12 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
-from ..addresses import normalize_address
-from ..errors import UsageError
-from ..jsonutil import dumps, loads
-from ..model import Status
-from ..timestamps import BadTimestamp, canonical_timestamp
-from .sql import Dialect
+from mailfate.core.addresses import normalize_address
+from mailfate.core.jsonutil import dumps, loads
+from mailfate.core.model import Status
+from mailfate.core.timestamps import BadTimestamp, canonical_timestamp
+from mailfate.errors import UsageError
+from mailfate.store.sql import Dialect
 
 MAX_LIMIT = 500
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
 from importlib import resources
-from typing import TYPE_CHECKING
 
-from .feed import fill_suppression_state
+from mailfate.store.tx import Transaction
 
-if TYPE_CHECKING:
-    from .common import SqlStore, Transaction
+#: A data step that SQL alone cannot take, run right after the named migration's statements.
+AfterMigration = Callable[[Transaction, str], None]
 
 
 def migrations(dialect: str) -> list[tuple[str, str]]:
@@ -19,7 +18,7 @@ def migrations(dialect: str) -> list[tuple[str, str]]:
     return [(name.removesuffix(".sql"), text) for name, text in scripts]
 
 
-def apply_migrations(store: SqlStore, tx: Transaction, dialect: str, now_sql: str) -> None:
+def apply_migrations(tx: Transaction, dialect: str, now_sql: str, after: AfterMigration) -> None:
     """Apply, inside ``tx``, every migration not yet recorded in schema_migrations."""
     tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at TEXT)")
     done = {row[0] for row in tx.execute("SELECT version FROM schema_migrations")}
@@ -27,17 +26,8 @@ def apply_migrations(store: SqlStore, tx: Transaction, dialect: str, now_sql: st
         if name not in done:
             for statement in statements(script):
                 tx.execute(statement)
-            after_migration(store, tx, name)
+            after(tx, name)
             tx.execute(f"INSERT INTO schema_migrations VALUES (?, {now_sql})", (name,))
-
-
-def after_migration(store: SqlStore, tx: Transaction, name: str) -> None:
-    """Data steps that SQL alone cannot take, run right after a migration's statements."""
-    if name == "0003_message_counts":
-        store._refresh_counts(tx, None)  # fill it for what was stored before
-    if name == "0004_changes":
-        # What is suppressed already is not news: only later changes go into the feed.
-        fill_suppression_state(tx, datetime.now(UTC), store.policy)
 
 
 def statements(script: str) -> list[str]:

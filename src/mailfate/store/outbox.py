@@ -13,13 +13,11 @@ import contextlib
 from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..changes import Change
-from . import feed, sql
-
-if TYPE_CHECKING:
-    from .common import Transaction
+from mailfate.core.changes import Change
+from mailfate.store import feed, sql
+from mailfate.store.tx import Transaction
 
 
 @dataclass(frozen=True, slots=True)

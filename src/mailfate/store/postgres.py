@@ -17,11 +17,11 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from ..errors import StorageError
-from ..suppression import Policy
-from . import sql
-from .common import SqlStore
-from .migrate import apply_migrations
+from mailfate.core.suppression import Policy
+from mailfate.errors import StorageError
+from mailfate.store import sql
+from mailfate.store.common import SqlStore
+from mailfate.store.migrate import apply_migrations
 
 #: Attempts of a write transaction that deadlocked or failed serialization.
 ATTEMPTS = 5
@@ -99,7 +99,7 @@ class PostgresStore(SqlStore):
         with self._transaction() as tx:
             # Several processes may start at once: one migrates, the others wait, then find it done.
             tx.execute("SELECT pg_advisory_xact_lock(7346112001)")
-            apply_migrations(self, tx, "postgres", "now()::text")
+            apply_migrations(tx, "postgres", "now()::text", self._after_migration)
 
     def close(self) -> None:
         self._pool.close()

@@ -7,8 +7,8 @@ from abc import abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
-from ..stats import ALL_COUNTS, Figures, Stats, StatsQuery
-from . import sql
+from mailfate.core.stats import ALL_COUNTS, Figures, Stats, StatsQuery
+from mailfate.store import sql
 
 
 class ReputationQueries:
@@ -62,3 +62,23 @@ def _spread(by_array: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
             for i, count in enumerate(counts):
                 sums[i] += int(count)
     return [(value, *sums) for value, sums in sorted(groups.items())]
+
+
+def count_columns(count_if: str, simulator: str, on_account: str) -> list[str]:
+    """The counts, in the order of ALL_COUNTS. ``count_if`` is the dialect's conditional count with one
+    ``{}`` for the condition; ``simulator`` and ``on_account`` its tests for a simulator address and for
+    an OnAccountSuppressionList bounce. Each condition is cheap: this runs once per recipient."""
+    parts = {
+        "sent": "count(*)",
+        "delivered": count_if.format("r.status = 'delivered'"),
+        "hard_bounces": count_if.format("r.status = 'bounced'"),
+        "soft_bounces": count_if.format("r.status = 'soft_bounced'"),
+        "auto_replies": count_if.format("r.status = 'delivered' AND r.ambiguous_bounce"),
+        "complaints": count_if.format("r.status = 'complained'"),
+        "opens": count_if.format("r.opened"),
+        "clicks": count_if.format("r.clicked"),
+        "excluded_sent": count_if.format(simulator),
+        "excluded_bounces": count_if.format(f"r.status = 'bounced' AND ({simulator} OR {on_account})"),
+        "excluded_complaints": count_if.format(f"r.status = 'complained' AND {simulator}"),
+    }
+    return list(parts.values())

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from ..fate import MERGE, RANKED_VALUE, Summary, summarize_event
-from ..jsonutil import dumps
-from ..model import Event, Mail, Record, Rejected
+from mailfate.core.fate import MERGE, RANKED_VALUE, Summary, summarize_event
+from mailfate.core.jsonutil import dumps
+from mailfate.core.model import Event, Mail, Record, Rejected
 
 SUMMARY_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Summary))
 _BOOLEAN_COLUMNS = frozenset(name for name, how in MERGE.items() if how == "or")

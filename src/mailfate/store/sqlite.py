@@ -15,11 +15,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import StorageError, UsageError
-from ..suppression import Policy
-from . import sql
-from .common import SqlStore
-from .migrate import apply_migrations
+from mailfate.core.suppression import Policy
+from mailfate.errors import StorageError, UsageError
+from mailfate.store import sql
+from mailfate.store.common import SqlStore
+from mailfate.store.migrate import apply_migrations
 
 
 def sqlite_path(url: str) -> str:
@@ -131,7 +131,7 @@ class SQLiteStore(SqlStore):
 
     def _migrate(self) -> None:
         with self._transaction() as tx:
-            apply_migrations(self, tx, "sqlite", "datetime('now')")
+            apply_migrations(tx, "sqlite", "datetime('now')", self._after_migration)
 
     def close(self) -> None:
         self._writer.close()

@@ -10,16 +10,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..addresses import email_address, normalize_address
-from ..errors import StorageError, UsageError
-from ..jsonutil import loads
-from ..logs import redact_url
-from ..stats import StatsQuery
-from ..store import Store
-from ..store.listing import MessageQuery
-from ..suppression import Action, Policy, suppression_for, suppressions, with_suppression
-from ..timestamps import format_timestamp
-from .responses import error, ok
+from mailfate.core.addresses import email_address, normalize_address
+from mailfate.core.jsonutil import loads
+from mailfate.core.stats import StatsQuery
+from mailfate.core.suppression import Action, Policy, suppression_for, suppressions, with_suppression
+from mailfate.core.timestamps import format_timestamp
+from mailfate.errors import StorageError, UsageError
+from mailfate.logs import redact_url
+from mailfate.store import Store
+from mailfate.store.listing import MessageQuery
+from mailfate.web.responses import error, ok
 
 Handler = Callable[[Request], Awaitable[Response]]
 

@@ -11,19 +11,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..certs import CertificateCache
-from ..confirm import Confirmer
-from ..logs import configure, logger, redact_url
-from ..settings import Settings, unknown_settings
-from ..store import Store, open_store
-from ..verify import Verifier
-from ..webhooks import WebhookSender
-from . import dashboard
-from .api import Api
-from .commit import CommitQueue
-from .openapi import document
-from .responses import error, ok
-from .webhook import Receive, Scope, Send, SnsWebhook
+from mailfate.logs import configure, logger, redact_url
+from mailfate.outbound.webhooks import WebhookSender
+from mailfate.settings import Settings, unknown_settings
+from mailfate.sns.certs import CertificateCache
+from mailfate.sns.confirm import Confirmer
+from mailfate.sns.verify import Verifier
+from mailfate.store import Store, open_store
+from mailfate.web import dashboard
+from mailfate.web.api import Api
+from mailfate.web.commit import CommitQueue
+from mailfate.web.openapi import document
+from mailfate.web.responses import error, ok
+from mailfate.web.sns_endpoint import Receive, Scope, Send, SnsWebhook
 
 
 class MailfateApp:
@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     """Build the app from ``settings`` (default: the environment). Storage opens at startup."""
     settings = settings or Settings.from_env()
     configure(settings.log_level)
-    store = store or open_store(settings.db, policy=settings.policy)
+    store = store or open_store(settings.database_url, policy=settings.policy)
     # SQLite writes in microseconds and hands the GIL back at every row: write on the loop. PostgreSQL
     # waits on the network: write from a thread, so the loop serves other requests meanwhile.
     commits = CommitQueue(store, inline=store.url.startswith("sqlite"))

@@ -15,10 +15,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from ..model import Record, Rejected
-from ..store import Store
-from ..store.sql import prepare
-from ..timestamps import now
+from mailfate.core.model import Record, Rejected
+from mailfate.core.timestamps import now
+from mailfate.store import Store
+from mailfate.store.sql import prepare
 
 #: Requests written in one transaction at the most.
 MAX_BATCH = 512

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import __version__
-from .openapi_schemas import SCHEMAS, STATUS, ref
+from mailfate._version import __version__
+from mailfate.web.openapi_schemas import SCHEMAS, STATUS, ref
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:

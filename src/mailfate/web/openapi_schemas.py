@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..model import Kind, Status
+from mailfate.core.model import Kind, Status
 
 STATUS = {"type": "string", "enum": [s.value for s in Status]}
 TIME = {"type": ["string", "null"], "format": "date-time"}

@@ -1,0 +1,140 @@
+"""The AWS side of ``setup aws`` and ``doctor``: boto3 clients, reading what exists, making calls.
+
+Every call goes through :func:`call`, so any failure reaches the user as one line that names the call.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from mailfate.aws.setup import DESTINATION, IDENTITY_TYPES, Observed, Step, Wiring, topic_arn
+from mailfate.errors import MailfateError, UsageError
+
+#: Pages of one listing read at the most.
+MAX_PAGES = 1000
+
+
+class AwsError(MailfateError):
+    """AWS refused a call or could not be reached."""
+
+
+Clients = Callable[[str], Any]  # service name -> boto3 client
+
+
+def boto3_clients(region: str | None) -> Clients:
+    import boto3
+
+    session = boto3.session.Session(region_name=region)
+    if session.region_name is None:
+        raise UsageError("no AWS region: pass --region or set AWS_REGION")
+    cache: dict[str, Any] = {}
+
+    def client(service: str) -> Any:
+        if service not in cache:
+            cache[service] = session.client(service)  # type: ignore[call-overload]
+        return cache[service]
+
+    return client
+
+
+def call(clients: Clients, service: str, operation: str, **params: Any) -> Any:
+    """One AWS call; any failure becomes an AwsError that says which call failed."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return getattr(clients(service), operation)(**params)
+    except ClientError as exc:
+        raise AwsError(f"{service} {operation}: {exc.response.get('Error', {}).get('Message') or exc}") from exc
+    except BotoCoreError as exc:
+        raise AwsError(f"{service} {operation}: {exc}") from exc
+
+
+def missing(exc: AwsError) -> bool:
+    """Whether a failed read means only "there is no such thing"."""
+    from botocore.exceptions import ClientError
+
+    cause = exc.__cause__
+    if not isinstance(cause, ClientError):
+        return False
+    code = str(cause.response.get("Error", {}).get("Code", ""))
+    return code in {
+        "NotFound",
+        "NotFoundException",
+        "AWS.SimpleQueueService.NonExistentQueue",
+        "QueueDoesNotExist",
+        "ConfigurationSetDoesNotExist",
+    }
+
+
+def observe(clients: Clients, w: Wiring) -> Observed:
+    identity = call(clients, "sts", "get_caller_identity")
+    region = clients("sns").meta.region_name
+    o = Observed(account=identity["Account"], region=region)
+    arn = topic_arn(w, o)
+    try:
+        o.topic_attributes = call(clients, "sns", "get_topic_attributes", TopicArn=arn)["Attributes"]
+    except AwsError as exc:
+        if not missing(exc):
+            raise
+    if o.topic_attributes is not None:
+        o.subscriptions = subscriptions(clients, arn)
+    if w.identity:
+        found = call(clients, "ses", "get_identity_notification_attributes", Identities=[w.identity])
+        attributes = found["NotificationAttributes"].get(w.identity, {})
+        o.identity_topics = {kind: attributes.get(f"{kind}Topic") for kind in IDENTITY_TYPES}
+    elif w.configuration_set:
+        try:
+            call(clients, "sesv2", "get_configuration_set", ConfigurationSetName=w.configuration_set)
+            o.configuration_set = True
+        except AwsError as exc:
+            if not missing(exc):
+                raise
+        if o.configuration_set:
+            found = call(
+                clients, "sesv2", "get_configuration_set_event_destinations", ConfigurationSetName=w.configuration_set
+            )
+            o.destination = next((d for d in found["EventDestinations"] if d["Name"] == DESTINATION), None)
+    if w.queue:
+        try:
+            o.queue_url = call(clients, "sqs", "get_queue_url", QueueName=w.queue)["QueueUrl"]
+        except AwsError as exc:
+            if not missing(exc):
+                raise
+        if o.queue_url:
+            attributes = call(clients, "sqs", "get_queue_attributes", QueueUrl=o.queue_url, AttributeNames=["Policy"])
+            policy = attributes.get("Attributes", {}).get("Policy")
+            o.queue_policy = json.loads(policy) if policy else None
+    return o
+
+
+def pages(clients: Clients, service: str, operation: str, key: str, **params: Any) -> list[Any]:
+    """Every item under ``key`` of a listing that pages with NextToken (at most MAX_PAGES pages)."""
+    items: list[Any] = []
+    token = None
+    for _ in range(MAX_PAGES):
+        page = call(clients, service, operation, **params, **({"NextToken": token} if token else {}))
+        items.extend(page.get(key, []))
+        token = page.get("NextToken")
+        if not token:
+            break
+    return items
+
+
+def subscriptions(clients: Clients, arn: str) -> list[dict[str, Any]]:
+    """The topic's subscriptions, each with its attributes (none while confirmation is pending)."""
+    found = pages(clients, "sns", "list_subscriptions_by_topic", "Subscriptions", TopicArn=arn)
+    for s in found:
+        if s["SubscriptionArn"].startswith("arn:"):
+            s["Attributes"] = call(clients, "sns", "get_subscription_attributes", SubscriptionArn=s["SubscriptionArn"])[
+                "Attributes"
+            ]
+        else:
+            s["Attributes"] = {"PendingConfirmation": "true"}
+    return found
+
+
+def apply(clients: Clients, steps: list[Step]) -> None:
+    for step in steps:
+        call(clients, step.service, step.operation, **step.params)

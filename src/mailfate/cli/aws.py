@@ -1,0 +1,91 @@
+"""``mailfate setup aws`` and ``mailfate doctor``: wiring AWS, and checking it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from mailfate.aws.clients import apply, boto3_clients, observe
+from mailfate.aws.doctor import diagnose, examine
+from mailfate.aws.setup import Wiring, plan, topic_arn
+from mailfate.cli.base import Command
+from mailfate.settings import Settings
+
+OK, PROBLEMS = 0, 1
+
+
+def add_commands(command: Command) -> None:
+    setup = command("setup", cmd_setup, "create or fix the SNS topic, SES event publishing and subscription")
+    setup.add_argument("target", choices=["aws"], help="what to set up (aws)")
+    where = setup.add_mutually_exclusive_group(required=True)
+    where.add_argument("--endpoint", metavar="URL", help="https URL of this server's POST /sns")
+    where.add_argument("--sqs", metavar="QUEUE", nargs="?", const="mailfate-ses-events",
+                       help="deliver to an SQS queue instead (default name mailfate-ses-events)")  # fmt: skip
+    setup.add_argument("--topic", default="mailfate-ses-events", help="SNS topic name (default mailfate-ses-events)")
+    source = setup.add_mutually_exclusive_group()
+    source.add_argument("--configuration-set", default=None, metavar="NAME",
+                        help="SES configuration set that publishes every event type (default mailfate)")  # fmt: skip
+    source.add_argument("--identity", metavar="IDENTITY",
+                        help="instead: Bounce, Complaint, Delivery notifications of this identity")  # fmt: skip
+    setup.add_argument("--region", help="AWS region (default: boto3's)")
+    setup.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+
+    doctor = command("doctor", cmd_doctor, "check the AWS side of a running setup and say what to fix")
+    doctor.add_argument("--topic", action="append", metavar="ARN",
+                        help="topic to check (repeatable; default: MAILFATE_TOPIC_ARNS)")  # fmt: skip
+    doctor.add_argument("--endpoint", metavar="URL", help="also check that this endpoint is subscribed")
+    doctor.add_argument("--region", help="AWS region (default: boto3's)")
+    doctor.add_argument("--json", action="store_true")
+
+
+def cmd_setup(args: argparse.Namespace) -> int:
+    wiring = Wiring(
+        topic=args.topic,
+        endpoint=args.endpoint,
+        queue=args.sqs,
+        configuration_set=None if args.identity else (args.configuration_set or "mailfate"),
+        identity=args.identity,
+    )
+    wiring.check()
+    clients = boto3_clients(args.region)
+    observed = observe(clients, wiring)
+    steps = plan(wiring, observed)
+    arn = topic_arn(wiring, observed)
+    if not steps:
+        print("Nothing to change: the setup is already as asked.")
+    else:
+        print("Plan:" if args.dry_run else "Changes:")
+        for n, step in enumerate(steps, 1):
+            print(f"  {n}. {step.why}  [{step.service} {step.operation}]")
+    if args.dry_run:
+        print("Dry run: nothing was changed.")
+        return OK
+    apply(clients, steps)
+    print(f"\nSet this where mailfate runs:\n  MAILFATE_TOPIC_ARNS={arn}")
+    if wiring.queue:
+        after = observe(clients, wiring)
+        print(f"Then run:\n  mailfate consume sqs {after.queue_url} --verify")
+    else:
+        print("mailfate confirms the subscription when SNS calls the endpoint (MAILFATE_CONFIRM=url, the default).")
+    if wiring.configuration_set:
+        print(f"Send with the configuration set {wiring.configuration_set} (or make it the identity's default).")
+    return OK
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    topics = args.topic or sorted(settings.topic_arns or [])
+    account = examine(boto3_clients(args.region), topics)
+    findings = diagnose(account, settings.topic_arns, args.endpoint)
+    if args.json:
+        print(json.dumps([f.to_json() for f in findings], indent=2))
+    else:
+        for f in findings:
+            print(f"{f.level.upper():8} {f.subject}: {f.message}")
+            if f.fix:
+                print(f"         fix: {f.fix}")
+    problems = [f for f in findings if f.level != "ok"]
+    if problems and not args.json:
+        print(f"\n{len(problems)} problem{'s' if len(problems) > 1 else ''} found.", file=sys.stderr)
+    return PROBLEMS if problems else OK

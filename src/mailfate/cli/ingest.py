@@ -1,0 +1,141 @@
+"""``mailfate ingest``, ``consume sqs`` and ``prune``: getting notifications in, and old ones out."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from mailfate.cli import render
+from mailfate.cli.base import MISSING, OK, Command, open_db, print_json
+from mailfate.core.views import IngestResult
+from mailfate.errors import UsageError
+from mailfate.settings import Settings
+from mailfate.sources.ingest import Throttle, VerifyEnvelopes, ingest_paths
+
+
+def add_commands(command: Command) -> None:
+    ingest = command("ingest", cmd_ingest, "store notifications from files (JSON, JSON Lines, .gz) or - for stdin")
+    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    ingest.add_argument("--json", action="store_true", help="print the summary as JSON")
+    ingest.add_argument("--verify", action="store_true", help="check SNS signatures; quarantine what fails")
+
+    consume = command("consume", cmd_consume, "long-poll an SQS queue: store each message, then delete it")
+    consume.add_argument("source", choices=["sqs"], help="where from (sqs)")
+    consume.add_argument("queue_url", metavar="QUEUE_URL")
+    consume.add_argument("--verify", action="store_true", help="check SNS signatures (as POST /sns does)")
+    consume.add_argument("--wait", type=int, default=20, choices=range(0, 21), metavar="SECONDS",
+                         help="long-poll wait, 0 to 20 (default 20)")  # fmt: skip
+    consume.add_argument("--region", help="AWS region (default: from the queue URL)")
+
+    prune = command("prune", cmd_prune, "delete raw records older than DAYS; fates and events stay")
+    prune.add_argument("--older-than", type=float, required=True, metavar="DAYS")
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    store = open_db(args, settings, bulk=True)
+    progress = _ProgressBar() if sys.stderr.isatty() and not args.json else None
+    check = None
+    if args.verify:
+        check = VerifyEnvelopes(settings.sns_certs_dir, settings.topic_arns)
+    try:
+        outcomes = ingest_paths(store, args.paths, stdin=sys.stdin.buffer, check=check, progress=progress)
+    finally:
+        store.close()
+        if progress:
+            progress.finish()
+    total = IngestResult()
+    failed = False
+    for outcome in outcomes:
+        if outcome.error:
+            print(f"mailfate: {outcome.error}", file=sys.stderr)
+            failed = True
+        elif outcome.result is not None:
+            total.add(outcome.result)
+    if args.json:
+        print_json({**total.to_json(), "errors": [o.error for o in outcomes if o.error]})
+    else:
+        print(render.summary_text(total))
+        if total.quarantined:
+            print("see them with: mailfate quarantine", file=sys.stderr)
+    return MISSING if failed or total.quarantined else OK
+
+
+def cmd_consume(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from mailfate.logs import configure
+    from mailfate.outbound.webhooks import WebhookSender
+    from mailfate.sns.certs import CertificateCache
+    from mailfate.sns.verify import Verifier
+    from mailfate.sources.sqs import SqsConsumer, sqs_client
+
+    settings = Settings.from_env()
+    configure(settings.log_level)
+    verifier = None
+    if args.verify:
+        cache = CertificateCache(certs_dir=settings.sns_certs_dir, max_size=settings.cert_cache_size)
+        verifier = Verifier(cache, settings.topic_arns)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())  # finish the batch in hand, then leave
+    store = open_db(args, settings)
+    sender = WebhookSender(store, settings.webhooks) if settings.webhooks else None
+    try:
+        if sender:
+            sender.start()
+        consumer = SqsConsumer(store, sqs_client(args.queue_url, args.region), args.queue_url, verifier, args.wait)
+        stats = consumer.run(stop)
+    finally:
+        if sender:
+            sender.stop()
+        store.close()
+    print(
+        f"{stats.received:,} received, {stats.stored:,} stored, {stats.duplicates:,} duplicates, "
+        f"{stats.quarantined:,} quarantined",
+        file=sys.stderr,
+    )
+    return OK
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from mailfate.core.timestamps import format_timestamp
+
+    if args.older_than < 0:
+        raise UsageError("--older-than must be 0 or more days")
+    cutoff = format_timestamp(datetime.now(UTC) - timedelta(days=args.older_than))
+    store = open_db(args)
+    try:
+        records, quarantined = store.prune(cutoff)
+    finally:
+        store.close()
+    print(f"deleted {records:,} raw records and {quarantined:,} quarantined ones received before {cutoff}")
+    return OK
+
+
+class _ProgressBar:
+    """A one-line progress display on stderr, redrawn at most five times a second."""
+
+    def __init__(self) -> None:
+        self.throttle = Throttle(0.2)
+        self.drawn = False
+
+    def __call__(self, path: str, done: int, size: int, total: IngestResult) -> None:
+        if not self.throttle.ready():
+            return
+        share = f"{100 * done / size:5.1f}% " if size else ""
+        bar = ""
+        if size:
+            filled = int(30 * done / size)
+            bar = "[" + "#" * filled + "." * (30 - filled) + "] "
+        sys.stderr.write(f"\r{bar}{share}{path}: {total.records:,} records, {total.events:,} events")
+        sys.stderr.flush()
+        self.drawn = True
+
+    def finish(self) -> None:
+        if self.drawn:
+            sys.stderr.write("\n")
+            sys.stderr.flush()

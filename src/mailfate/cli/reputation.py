@@ -1,0 +1,138 @@
+"""Command-line handlers for suppressions and reputation figures (SPEC sections 5 and 6)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from datetime import UTC, datetime
+
+from mailfate.aws.ses_suppression import pull, push, sesv2_client
+from mailfate.cli.base import MISSING, OK, Command, open_db
+from mailfate.core.addresses import email_address
+from mailfate.core.stats import COUNTS, Stats, StatsQuery
+from mailfate.core.suppression import Action, Suppression, suppression_for, suppressions
+from mailfate.core.timestamps import format_timestamp
+from mailfate.settings import Settings
+
+CSV_COLUMNS = ("email", "reason", "since", "expires_at", "event_kind", "message_id")
+
+
+def add_commands(command: Command) -> None:
+    """Register the subcommands on the parser built by cli.build_parser."""
+    listing = command("suppressions", cmd_suppressions, "the suppressed addresses, with reason and cause")
+    fmt = listing.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="a JSON array")
+    fmt.add_argument("--csv", action="store_true", help="CSV another mailer can import")
+    listing.add_argument("--pull-ses", action="store_true", help="first add the SES account-level list")
+    listing.add_argument("--push-ses", action="store_true", help="then put bounce and complaint ones on it")
+    listing.add_argument("--region", help="AWS region for --pull-ses/--push-ses (default: boto3's)")
+
+    add = command("suppress", cmd_suppress, "suppress an address by hand")
+    add.add_argument("address", metavar="ADDRESS")
+    add.add_argument("--reason", default=None, help="why (kept with the suppression)")
+
+    lift = command("unsuppress", cmd_unsuppress, "lift a suppression; later events may suppress again")
+    lift.add_argument("address", metavar="ADDRESS")
+
+    stats = command("stats", cmd_stats, "bounce and complaint rates against the SES thresholds")
+    stats.add_argument("--json", action="store_true")
+    stats.add_argument("--since", help="send time from (ISO 8601; default 7 days before --until)")
+    stats.add_argument("--until", help="send time before (ISO 8601; default now)")
+    stats.add_argument("--group-by", help="configuration_set, sending_domain, day or tag:NAME")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def cmd_suppressions(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    store = open_db(args, settings)
+    try:
+        if args.pull_ses:
+            pulled = pull(sesv2_client(args.region))
+            for address, action in pulled:
+                store.add_action(address, action)
+            print(f"pulled {len(pulled)} addresses from the SES account-level suppression list", file=sys.stderr)
+        found = suppressions(store, settings.policy, _now())
+        if args.push_ses:
+            sent = push(sesv2_client(args.region), found)
+            print(f"put {sent} addresses on the SES account-level suppression list", file=sys.stderr)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps([s.to_item() for s in found], indent=2))
+    elif args.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        for s in found:
+            event = s.event or {}
+            writer.writerow([s.address, s.reason, s.since, s.expires_at or "", event.get("kind", ""),
+                             event.get("message_id") or ""])  # fmt: skip
+    else:
+        print(_table(found))
+    return OK
+
+
+def cmd_suppress(args: argparse.Namespace) -> int:
+    address = email_address(args.address)
+    store = open_db(args)
+    try:
+        store.add_action(address, Action("suppress", format_timestamp(_now()), args.reason or "manual"))
+        current = suppression_for(store, address, Settings.from_env().policy, _now())
+    finally:
+        store.close()
+    print(f"{address} suppressed ({current.reason if current else 'manual'})")
+    return OK
+
+
+def cmd_unsuppress(args: argparse.Namespace) -> int:
+    address = email_address(args.address)
+    settings = Settings.from_env()
+    store = open_db(args, settings)
+    try:
+        if suppression_for(store, address, settings.policy, _now()) is None:
+            print(f"mailfate: {address} is not suppressed", file=sys.stderr)
+            return MISSING
+        store.add_action(address, Action("lift", format_timestamp(_now())))
+    finally:
+        store.close()
+    print(f"{address} no longer suppressed; events after now can suppress it again")
+    return OK
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    query = StatsQuery.parse(args.since, args.until, args.group_by, _now())
+    store = open_db(args)
+    try:
+        stats = store.stats(query)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(stats.to_json(), indent=2))
+    else:
+        print(_stats_table(stats))
+    return OK
+
+
+def _table(found: list[Suppression]) -> str:
+    if not found:
+        return "no suppressed addresses"
+    width = max(len(s.address) for s in found)
+    lines = [f"{'address':<{width}}  {'reason':<11}  {'since':<24}  expires"]
+    lines += [f"{s.address:<{width}}  {s.reason:<11}  {s.since:<24}  {s.expires_at or 'never'}" for s in found]
+    return "\n".join(lines)
+
+
+def _stats_table(stats: Stats) -> str:
+    rows = [("all", stats.totals.to_json())] + [(str(g.key), g.to_json()) for g in stats.groups]
+    head = f"{'':<24}" + "".join(f"{c:>13}" for c in COUNTS) + f"{'bounce rate':>22}{'complaint rate':>24}"
+    lines = [f"sent {stats.query.since} to {stats.query.until}", head]
+    for key, body in rows:
+        counts = "".join(f"{body[c]:>13,}" for c in COUNTS)
+        bounce = f"{body['bounce_rate']:.2%} {body['bounce_level']}"
+        complaint = f"{body['complaint_rate']:.3%} {body['complaint_level']}"
+        lines.append(f"{key[:24]:<24}{counts}{bounce:>22}{complaint:>24}")
+    return "\n".join(lines)

@@ -1,0 +1,30 @@
+"""Email addresses as mailfate compares them: no display name, no angle brackets, lower-cased."""
+
+from __future__ import annotations
+
+import re
+
+from mailfate.errors import UsageError
+
+_BRACKETED = re.compile(r"<([^<>]*)>")
+
+
+def normalize_address(raw: str) -> str:
+    """``"Jane Doe" <Jane@Example.COM>`` becomes ``jane@example.com``.
+
+    The whole address is lower-cased: SES and every major mailbox provider treat the local part
+    case-insensitively, and one recipient must not split into two fates over capitalisation.
+    """
+    text = raw.strip()
+    found = _BRACKETED.findall(text)
+    if found:
+        text = found[-1]
+    return text.strip().strip('"').strip().lower()
+
+
+def email_address(raw: str) -> str:
+    """The normalized address of ``raw``, which must be an email address (what a user typed)."""
+    address = normalize_address(raw)
+    if "@" not in address:
+        raise UsageError(f"{raw!r} is not an email address")
+    return address

@@ -1,0 +1,1 @@
+"""What mailfate tells other systems: signed webhooks delivered from the durable outbox."""

@@ -1,0 +1,323 @@
+"""Decoded JSON in, :class:`~mailfate.model.Record` out. Pure: no clock, no network, no database.
+
+Every shape of SPEC section 1 is unwrapped here: an SNS envelope (``Message`` a JSON string or an
+object), an SQS message body or a Lambda ``Records`` batch holding one, an EventBridge event, or a bare
+SES event in either format (identity notifications use ``notificationType``, configuration-set event
+publishing uses ``eventType``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from mailfate.core.addresses import normalize_address
+from mailfate.core.jsonutil import loads
+from mailfate.core.model import Event, Kind, Mail, Record, RecordKind
+from mailfate.core.timestamps import BadTimestamp, canonical_timestamp
+from mailfate.errors import PayloadError
+
+SNS_TYPES = {
+    "Notification": RecordKind.EVENT,
+    "SubscriptionConfirmation": RecordKind.SUBSCRIPTION_CONFIRMATION,
+    "UnsubscribeConfirmation": RecordKind.UNSUBSCRIBE_CONFIRMATION,
+}
+
+# eventType / notificationType as SES spells them -> our Kind, and the key of the payload object.
+_SES_TYPES: dict[str, tuple[Kind, str]] = {
+    "Send": (Kind.SEND, "send"),
+    "Reject": (Kind.REJECT, "reject"),
+    "Bounce": (Kind.BOUNCE, "bounce"),
+    "Complaint": (Kind.COMPLAINT, "complaint"),
+    "Delivery": (Kind.DELIVERY, "delivery"),
+    "DeliveryDelay": (Kind.DELIVERY_DELAY, "deliveryDelay"),
+    "Open": (Kind.OPEN, "open"),
+    "Click": (Kind.CLICK, "click"),
+    "Rendering Failure": (Kind.RENDERING_FAILURE, "failure"),
+    "RenderingFailure": (Kind.RENDERING_FAILURE, "failure"),
+    "Subscription": (Kind.SUBSCRIPTION, "subscription"),
+}
+
+# Accepted, kept, and not an error: SES says hello when a topic or destination is set up.
+_SES_NOTES = {"AmazonSnsSubscriptionSucceeded"}
+_VALIDATION_TEXT = "Successfully validated SNS topic"
+
+
+def parse_record(obj: Any, body: str, transport: str = "file") -> Record:
+    """Understand one decoded record, or raise :class:`PayloadError` saying why not."""
+    if not isinstance(obj, dict):
+        raise PayloadError(f"expected a JSON object, got {type(obj).__name__}")
+    if "Type" in obj and "MessageId" in obj:
+        return _from_sns(obj, body, transport)
+    if "Body" in obj and isinstance(obj.get("Body"), str):  # an SQS message as ReceiveMessage returns it
+        return parse_record(_loads(obj["Body"], "SQS Body"), body, "sqs")
+    records = obj.get("Records")
+    if isinstance(records, list) and len(records) == 1 and isinstance(records[0], dict):
+        return _from_lambda(records[0], body)
+    if obj.get("source") == "aws.ses" and "detail-type" in obj:
+        return _from_eventbridge(obj, body, transport)
+    if "notificationType" in obj or "eventType" in obj:
+        return _from_ses(obj, body, transport, key=None)
+    raise PayloadError("not an SNS message, an SES event, or an EventBridge event")
+
+
+def _from_sns(envelope: dict[str, Any], body: str, transport: str) -> Record:
+    sns_type = envelope.get("Type")
+    kind = SNS_TYPES.get(sns_type) if isinstance(sns_type, str) else None
+    if kind is None:
+        raise PayloadError(f"unknown SNS message Type {sns_type!r}")
+    message_id = _text(envelope, "MessageId", "SNS envelope")
+    key = f"sns:{message_id}"
+    transport = "sns" if transport == "file" else transport
+    if kind is not RecordKind.EVENT:
+        return Record(key=key, transport=transport, kind=kind, body=body, sns=envelope)
+    message = envelope.get("Message")
+    if isinstance(message, str):
+        if message.lstrip().startswith(_VALIDATION_TEXT):
+            return Record(key, transport, RecordKind.NOTE, body, sns=envelope, note=message.strip())
+        inner = _loads(message, "SNS Message")
+    elif isinstance(message, dict):  # some tools store the envelope with Message already decoded
+        inner = message
+    else:
+        raise PayloadError("SNS Notification without a Message")
+    record = _from_ses(inner, body, transport, key=key)
+    return Record(record.key, transport, record.kind, body, record.mail, record.events, envelope, record.note)
+
+
+def _from_lambda(item: dict[str, Any], body: str) -> Record:
+    """A one-record Lambda event, as people dump them to files: ``Records[0].Sns`` or ``.body``."""
+    if isinstance(item.get("Sns"), dict):
+        sns = dict(item["Sns"])
+        for lambda_key, http_key in (("SigningCertUrl", "SigningCertURL"), ("SubscribeUrl", "SubscribeURL")):
+            if lambda_key in sns:
+                sns[http_key] = sns.pop(lambda_key)
+        if sns.get("Subject") is None:
+            sns.pop("Subject", None)
+        return _from_sns(sns, body, "sns")
+    if isinstance(item.get("body"), str):
+        return parse_record(_loads(item["body"], "SQS body"), body, "sqs")
+    raise PayloadError("a Records batch whose record is neither SNS nor SQS")
+
+
+def _from_eventbridge(event: dict[str, Any], body: str, transport: str) -> Record:
+    key = f"eventbridge:{event['id']}" if isinstance(event.get("id"), str) else None
+    transport = "eventbridge" if transport == "file" else transport
+    detail = event.get("detail")
+    if not isinstance(detail, dict):
+        raise PayloadError("EventBridge event without a detail object")
+    if "eventType" not in detail and "notificationType" not in detail:
+        # Sending Status Enabled, Advisor Recommendation...: real SES events, but about the account.
+        note = f"EventBridge {event.get('detail-type')!s}"
+        return Record(key or _content_key(body), transport, RecordKind.NOTE, body, note=note)
+    return _from_ses(detail, body, transport, key=key)
+
+
+def _from_ses(ses: dict[str, Any], body: str, transport: str, key: str | None) -> Record:
+    type_name = ses.get("eventType", ses.get("notificationType"))
+    key = key or _content_key(body)
+    if not isinstance(type_name, str):
+        raise PayloadError(f"SES event type is not a string: {type_name!r}"[:200])
+    if type_name in _SES_NOTES:
+        return Record(key, transport, RecordKind.NOTE, body, note=str(type_name))
+    if type_name not in _SES_TYPES:
+        raise PayloadError(f"unknown SES event type {type_name!r}")
+    kind, payload_key = _SES_TYPES[type_name]
+    mail = _mail(ses.get("mail"))
+    payload = ses.get(payload_key)
+    if payload is None and kind in (Kind.SEND, Kind.REJECT, Kind.RENDERING_FAILURE):
+        payload = {}
+    if not isinstance(payload, dict):
+        raise PayloadError(f"{type_name} event without its {payload_key!r} object")
+    events = tuple(_EXTRACTORS[kind](mail, payload))
+    return Record(key, transport, RecordKind.EVENT, body, mail, events)
+
+
+def _mail(raw: Any) -> Mail:
+    if not isinstance(raw, dict):
+        raise PayloadError("SES event without a mail object")
+    message_id = _text(raw, "messageId", "mail")
+    common = raw.get("commonHeaders")
+    if not isinstance(common, dict):
+        common = {}
+    tags = raw.get("tags")
+    tags = {str(k): _strings(v) for k, v in tags.items()} if isinstance(tags, dict) else {}
+    headers = raw.get("headers")
+    headers = tuple(h for h in headers if isinstance(h, dict)) if isinstance(headers, list) else ()
+    subject = common.get("subject")
+    if not isinstance(subject, str):
+        subject = _header(headers, "subject")
+    config_set = tags.get("ses:configuration-set")
+    return Mail(
+        message_id=message_id,
+        source=_optional_text(raw.get("source")),
+        from_=_strings(common.get("from")),
+        subject=subject,
+        sent_at=_optional_timestamp(raw.get("timestamp")),
+        destination=_strings(raw.get("destination")),
+        tags=tags,
+        headers=headers,
+        configuration_set=config_set[0] if config_set else _header(headers, "x-ses-configuration-set"),
+        sending_account=_optional_text(raw.get("sendingAccountId")),
+    )
+
+
+def _header(headers: tuple[dict[str, Any], ...], name: str) -> str | None:
+    for header in headers:
+        if str(header.get("name", "")).lower() == name:
+            value = header.get("value")
+            return value if isinstance(value, str) else None
+    return None
+
+
+# One extractor per kind: which recipients the event applies to, and the details worth keeping.
+Extractor = Callable[[Mail, dict[str, Any]], Iterable[Event]]
+
+
+def _per_message(kind: Kind, fields: Mapping[str, str]) -> Extractor:
+    """Send, Reject, Rendering Failure, Open, Click, Subscription: every address in mail.destination."""
+
+    def extract(mail: Mail, payload: dict[str, Any]) -> Iterable[Event]:
+        stamp = _optional_timestamp(payload.get("timestamp")) or mail.sent_at
+        if stamp is None:
+            raise PayloadError(f"{kind.value} event without a timestamp")
+        details = {ours: payload[theirs] for theirs, ours in fields.items() if payload.get(theirs) is not None}
+        for raw in mail.destination or ("",):
+            yield Event(kind, mail.message_id, normalize_address(raw), raw, stamp, details)
+
+    return extract
+
+
+def _per_recipient(kind: Kind, list_key: str, fields: Mapping[str, str], each: Mapping[str, str]) -> Extractor:
+    """Bounce, Complaint, Delivery, DeliveryDelay: only the recipients the payload lists."""
+
+    def extract(mail: Mail, payload: dict[str, Any]) -> Iterable[Event]:
+        stamp = _optional_timestamp(payload.get("timestamp"))
+        if stamp is None:
+            raise PayloadError(f"{kind.value} event without a timestamp")
+        common = {ours: payload[theirs] for theirs, ours in fields.items() if payload.get(theirs) is not None}
+        listed = payload.get(list_key)
+        if listed is None:
+            raise PayloadError(f"{kind.value} event without {list_key}")
+        if not isinstance(listed, list):
+            raise PayloadError(f"{kind.value} {list_key} is not a list")
+        if not listed:
+            # An auto-reply may arrive with no recipient: kept as an event of the whole message.
+            yield Event(kind, mail.message_id, "", "", stamp, common)
+        for item in listed:
+            raw = item if isinstance(item, str) else item.get("emailAddress") if isinstance(item, dict) else None
+            if not isinstance(raw, str) or not raw.strip():
+                raise PayloadError(f"{kind.value} {list_key} entry without an address")
+            details = dict(common)
+            if isinstance(item, dict):
+                details.update({o: item[t] for t, o in each.items() if item.get(t) is not None})
+            yield Event(kind, mail.message_id, normalize_address(raw), raw, stamp, details)
+
+    return extract
+
+
+_DSN_FIELDS = {"action": "action", "status": "status", "diagnosticCode": "diagnostic_code"}
+_EXTRACTORS: dict[Kind, Extractor] = {
+    Kind.SEND: _per_message(Kind.SEND, {}),
+    Kind.REJECT: _per_message(Kind.REJECT, {"reason": "reason"}),
+    Kind.RENDERING_FAILURE: _per_message(
+        Kind.RENDERING_FAILURE, {"templateName": "template_name", "errorMessage": "error_message"}
+    ),
+    Kind.OPEN: _per_message(Kind.OPEN, {"ipAddress": "ip_address", "userAgent": "user_agent"}),
+    Kind.CLICK: _per_message(
+        Kind.CLICK,
+        {"ipAddress": "ip_address", "userAgent": "user_agent", "link": "link", "linkTags": "link_tags"},
+    ),
+    Kind.SUBSCRIPTION: _per_message(
+        Kind.SUBSCRIPTION,
+        {
+            "contactList": "contact_list",
+            "source": "source",
+            "newTopicPreferences": "new_topic_preferences",
+            "oldTopicPreferences": "old_topic_preferences",
+        },
+    ),
+    Kind.BOUNCE: _per_recipient(
+        Kind.BOUNCE,
+        "bouncedRecipients",
+        {
+            "bounceType": "bounce_type",
+            "bounceSubType": "bounce_subtype",
+            "feedbackId": "feedback_id",
+            "reportingMTA": "reporting_mta",
+            "remoteMtaIp": "remote_mta_ip",
+        },
+        _DSN_FIELDS,
+    ),
+    Kind.COMPLAINT: _per_recipient(
+        Kind.COMPLAINT,
+        "complainedRecipients",
+        {
+            "complaintFeedbackType": "feedback_type",
+            "complaintSubType": "complaint_subtype",
+            "feedbackId": "feedback_id",
+            "userAgent": "user_agent",
+            "arrivalDate": "arrival_date",
+        },
+        {},
+    ),
+    Kind.DELIVERY: _per_recipient(
+        Kind.DELIVERY,
+        "recipients",
+        {
+            "smtpResponse": "smtp_response",
+            "processingTimeMillis": "processing_time_ms",
+            "reportingMTA": "reporting_mta",
+            "remoteMtaIp": "remote_mta_ip",
+        },
+        {},
+    ),
+    Kind.DELIVERY_DELAY: _per_recipient(
+        Kind.DELIVERY_DELAY,
+        "delayedRecipients",
+        {"delayType": "delay_type", "expirationTime": "expiration_time", "reportingMTA": "reporting_mta"},
+        {"status": "status", "diagnosticCode": "diagnostic_code"},
+    ),
+}
+
+
+def _loads(text: str, what: str) -> Any:
+    try:
+        return loads(text)
+    except ValueError as exc:
+        raise PayloadError(f"{what} is not JSON: {exc}") from exc
+
+
+def _content_key(body: str) -> str:
+    """Records with no transport id (bare SES events in files) are identified by their content."""
+    return "sha256:" + hashlib.sha256(body.encode()).hexdigest()
+
+
+def _text(obj: Mapping[str, Any], key: str, where: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value:
+        raise PayloadError(f"{where} without a {key}")
+    return value
+
+
+def _optional_text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _optional_timestamp(value: Any) -> str | None:
+    if value is None:
+        return None
+    try:
+        return canonical_timestamp(value)
+    except BadTimestamp as exc:
+        raise PayloadError(str(exc)) from exc
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, list):
+        if all(isinstance(v, str) for v in value):
+            return value
+        return [str(v) for v in value if v is not None]
+    if isinstance(value, str):
+        return [value]
+    return []

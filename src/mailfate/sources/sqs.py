@@ -1,0 +1,146 @@
+"""``mailfate consume sqs QUEUE_URL``: long-poll an SQS queue, store, then delete.
+
+A message is deleted only after the transaction that stored it has committed, so a consumer that dies
+(even by ``kill -9``) loses nothing: its messages come back after the visibility timeout and are
+recognised as duplicates. A message that cannot be understood is quarantined and then deleted, so that
+it does not come back for ever. Several consumers may share a queue and a database.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mailfate.core.jsonutil import loads
+from mailfate.core.model import Record, Rejected
+from mailfate.core.timestamps import now
+from mailfate.errors import PayloadError, StorageError, UsageError, VerificationError
+from mailfate.logs import logger
+from mailfate.sns.envelope import sns_message
+from mailfate.sns.verify import Verifier
+from mailfate.sources.parse import parse_record
+from mailfate.store import Store
+
+#: SQS returns at most ten messages per receive.
+BATCH = 10
+
+
+@dataclass
+class ConsumeStats:
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    storage_failures: int = 0
+
+
+def understand_body(body: str, message_id: str, verifier: Verifier | None) -> Record | Rejected:
+    """One SQS body (SNS envelope, raw SES event, EventBridge event) as a record, or why not."""
+    location = f"sqs:{message_id}"
+    try:
+        record = parse_record(loads(body), body, "sqs")
+        if verifier is not None and record.sns is not None:
+            verifier.verify(sns_message(record.sns))
+    except ValueError as exc:  # PayloadError is a ValueError, and so is bad JSON
+        reason = str(exc) if isinstance(exc, PayloadError) else f"body is not JSON: {exc}"
+        return Rejected(reason, body, "sqs", location)
+    except VerificationError as exc:  # never stored as fact; kept for a person to look at
+        return Rejected(f"{type(exc).__name__}: {exc}", body, "sqs", location)
+    return record
+
+
+class SqsConsumer:
+    def __init__(
+        self,
+        store: Store,
+        client: Any,
+        queue_url: str,
+        verifier: Verifier | None = None,
+        wait_seconds: int = 20,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.queue_url = queue_url
+        self.verifier = verifier
+        self.wait_seconds = wait_seconds
+        self.sleep = sleep
+        self.stats = ConsumeStats()
+
+    def run(self, stop: threading.Event, max_batches: int | None = None) -> ConsumeStats:
+        """Consume until ``stop`` is set (after finishing the batch in hand) or ``max_batches`` ran."""
+        batches = 0
+        failures = 0
+        while not stop.is_set() and (max_batches is None or batches < max_batches):
+            batches += 1
+            try:
+                self.consume_once()
+                failures = 0
+            except StorageError as exc:
+                # Not deleted: the messages come back after the visibility timeout. Back off meanwhile.
+                failures += 1
+                self.stats.storage_failures += 1
+                logger.warning("sqs.storage_unavailable", extra={"fields": {"reason": str(exc)}})
+                stop.wait(min(30.0, 0.5 * 2**failures))
+        return self.stats
+
+    def consume_once(self) -> int:
+        """One receive, store and delete; returns how many messages were received."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            response = self.client.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=BATCH, WaitTimeSeconds=self.wait_seconds
+            )
+        except (BotoCoreError, ClientError) as exc:
+            logger.warning("sqs.receive_failed", extra={"fields": {"reason": str(exc)}})
+            self.sleep(1.0)
+            return 0
+        messages = response.get("Messages", [])
+        if not messages:
+            return 0
+        items = [understand_body(m.get("Body", ""), m.get("MessageId", "?"), self.verifier) for m in messages]
+        result = self.store.ingest(items, now())  # StorageError: nothing is deleted
+        self._delete(messages)
+        self.stats.received += len(messages)
+        self.stats.stored += result.records
+        self.stats.duplicates += result.duplicates
+        self.stats.quarantined += result.quarantined
+        level = logging.WARNING if result.quarantined else logging.INFO
+        logger.log(level, "sqs.batch", extra={"fields": {"received": len(messages), **result.to_json()}})
+        return len(messages)
+
+    def _delete(self, messages: list[dict[str, Any]]) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+        try:
+            response = self.client.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
+        except (BotoCoreError, ClientError) as exc:
+            # Stored but not deleted: they will come back and be recognised as duplicates.
+            logger.warning("sqs.delete_failed", extra={"fields": {"reason": str(exc)}})
+            return
+        if response.get("Failed"):
+            logger.warning("sqs.delete_failed", extra={"fields": {"failed": len(response["Failed"])}})
+
+
+def queue_region(queue_url: str) -> str | None:
+    """``https://sqs.eu-west-1.amazonaws.com/123/q`` -> ``eu-west-1``; None when the URL does not say."""
+    host = queue_url.split("://", 1)[-1].split("/", 1)[0]
+    parts = host.split(".")
+    if len(parts) >= 4 and parts[0] == "sqs":
+        return parts[1]
+    return None
+
+
+def sqs_client(queue_url: str, region: str | None = None) -> Any:
+    import boto3
+
+    region = region or queue_region(queue_url) or boto3.session.Session().region_name
+    if region is None:
+        raise UsageError("cannot tell the queue's region: pass --region or set AWS_DEFAULT_REGION")
+    return boto3.client("sqs", region_name=region)

@@ -1,0 +1,211 @@
+"""``POST /sns``: the SNS HTTP/S endpoint (SPEC section 2), as a plain ASGI app.
+
+SNS retries a delivery that gets a 5xx or times out, and drops one that gets a 4xx. So: 200 only once
+the notification is durably committed; 503 when storage or a certificate download fails (retry
+later); 400 for what can never be understood (its raw body is kept in quarantine); 403 for what is not
+proven to come from SNS for an allowed topic (never stored).
+
+It is plain ASGI, not a framework endpoint, because it is the hot path: the app sends POST /sns here
+directly, past the framework's middleware (see app.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import logging
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+
+from mailfate.core.jsonutil import loads
+from mailfate.core.model import Rejected
+from mailfate.errors import CertificateUnavailable, ConfirmationFailed, PayloadError, StorageError, VerificationError
+from mailfate.logs import logger
+from mailfate.sns.confirm import Confirmer
+from mailfate.sns.envelope import SnsMessage, check_subscribe_url, looks_like_sns, sns_message
+from mailfate.sns.verify import Verifier
+from mailfate.sources.parse import parse_record
+from mailfate.web.commit import CommitQueue
+
+#: SNS never sends more to an HTTP/S endpoint (topics raised to 1 MiB cannot have HTTP subscribers).
+MAX_BODY_BYTES = 256 * 1024
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, reason: str, quarantine: bytes | None = None) -> None:
+        super().__init__(reason)
+        self.status, self.reason, self.quarantine = status, reason, quarantine
+
+
+@dataclass
+class SnsWebhook:
+    verifier: Verifier
+    confirmer: Confirmer
+    commits: CommitQueue
+    basic_auth: tuple[str, str] | None = None
+    auto_confirm: bool = True
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        log: dict[str, Any] = {"sns_message_id": headers.get("x-amz-sns-message-id")}
+        extra: list[tuple[bytes, bytes]] = []
+        try:
+            status, body = await self._handle(headers, receive, log)
+        except _Refused as refused:
+            status, body = await self._refuse(refused, log)
+            if status == 401:
+                extra.append((b"www-authenticate", b'Basic realm="mailfate"'))
+        except StorageError as exc:
+            log.update(outcome="storage_unavailable", reason=str(exc))
+            status, body = 503, {"error": "storage unavailable; retry later", "status": 503}
+        except Exception:  # never a traceback to the client; SNS retries a 500
+            logger.exception("unhandled error", extra={"path": "/sns"})
+            status, body = 500, {"error": "internal error", "status": 500}
+        log["status"] = status
+        logger.log(logging.INFO if status < 400 else logging.WARNING, "sns.request", extra={"fields": log})
+        payload = orjson.dumps(body)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(payload)).encode()),
+                    *extra,
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
+
+    async def _handle(
+        self, headers: Mapping[str, str], receive: Receive, log: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        self._check_auth(headers)
+        body = await _read_body(headers, receive)
+        try:
+            envelope = loads(body)
+        except ValueError as exc:
+            raise _Refused(400, f"body is not JSON: {exc}", body) from exc
+        if not looks_like_sns(envelope):
+            raw = headers.get("x-amz-sns-rawdelivery", "").lower() == "true"
+            reason = "raw message delivery is on: turn it off so messages can be verified" if raw else ""
+            raise _Refused(400, reason or "not an SNS message", body)
+        try:
+            message = sns_message(envelope)
+        except PayloadError as exc:
+            raise _Refused(400, str(exc), body) from exc
+        except VerificationError as exc:
+            raise _Refused(403, str(exc)) from exc
+        log.update(sns_message_id=message.message_id, type=message.type, topic=message.topic.arn)
+        _check_headers(headers, message)
+        await self._verify(message)
+        text = body.decode("utf-8", errors="replace")
+        if message.type == "Notification":
+            return await self._notification(envelope, text, log)
+        return await self._confirmation(message, envelope, text, log)
+
+    def _check_auth(self, headers: Mapping[str, str]) -> None:
+        if self.basic_auth is None:
+            return
+        expected = base64.b64encode(f"{self.basic_auth[0]}:{self.basic_auth[1]}".encode()).decode()
+        given = headers.get("authorization", "")
+        # SNS sends credentials only after it has seen a 401 with a Basic challenge.
+        if not hmac.compare_digest(given.encode(), f"Basic {expected}".encode()):
+            raise _Refused(401, "basic authentication required")
+
+    async def _verify(self, message: SnsMessage) -> None:
+        try:
+            if self.verifier.needs_fetch(message):
+                await run_in_threadpool(self.verifier.verify, message)  # a download must not block the loop
+            else:
+                self.verifier.verify(message)
+        except VerificationError as exc:
+            raise _Refused(403, f"{type(exc).__name__}: {exc}") from exc
+        except CertificateUnavailable as exc:
+            raise _Refused(503, str(exc)) from exc
+
+    async def _notification(
+        self, envelope: dict[str, Any], text: str, log: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        try:
+            record = parse_record(envelope, text, "sns")
+        except PayloadError as exc:  # genuine, but not an SES event we understand
+            raise _Refused(400, str(exc), text.encode()) from exc
+        (outcome,) = await self.commits.submit([record])
+        message_ids = sorted({e.message_id for e in record.events})
+        log.update(
+            ses_message_id=message_ids[0] if len(message_ids) == 1 else message_ids or None,
+            kinds=sorted({e.kind.value for e in record.events}),
+            recipients=len({e.recipient for e in record.events if e.recipient}),
+            outcome=outcome,
+        )
+        return 200, {"outcome": outcome, "message_id": log["ses_message_id"]}
+
+    async def _confirmation(
+        self, message: SnsMessage, envelope: dict[str, Any], text: str, log: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        confirming = message.type == "SubscriptionConfirmation" and self.auto_confirm
+        if confirming and self.confirmer.mode == "url":
+            try:  # refuse a SubscribeURL that is not SNS's own before anything is stored
+                check_subscribe_url(message.subscribe_url or "", message)
+            except VerificationError as exc:
+                raise _Refused(403, f"{type(exc).__name__}: {exc}") from exc
+        record = parse_record(envelope, text, "sns")
+        (outcome,) = await self.commits.submit([record])
+        action = "recorded"
+        if confirming:
+            try:
+                action = await run_in_threadpool(self.confirmer.confirm, message)
+            except ConfirmationFailed as exc:
+                raise _Refused(503, str(exc)) from exc
+            except VerificationError as exc:
+                raise _Refused(403, str(exc)) from exc
+        log.update(outcome=outcome, action=action)
+        return 200, {"outcome": outcome, "subscription": action}
+
+    async def _refuse(self, refused: _Refused, log: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        log.update(outcome="refused", reason=refused.reason)
+        if refused.quarantine is not None:
+            body = refused.quarantine.decode("utf-8", errors="replace")
+            await self.commits.submit([Rejected(refused.reason, body, "sns")])  # StorageError -> 503
+            log["outcome"] = "quarantined"
+        return refused.status, {"error": refused.reason, "status": refused.status}
+
+
+async def _read_body(headers: Mapping[str, str], receive: Receive) -> bytes:
+    declared = headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise _Refused(413, f"body larger than {MAX_BODY_BYTES} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Refused(400, "client disconnected before the body was complete")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _Refused(413, f"body larger than {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _check_headers(headers: Mapping[str, str], message: SnsMessage) -> None:
+    """The x-amz-sns-* headers are not signed, but a request whose headers and body disagree is not SNS."""
+    for header, value in (
+        ("x-amz-sns-message-type", message.type),
+        ("x-amz-sns-topic-arn", message.topic.arn),
+        ("x-amz-sns-message-id", message.message_id),
+    ):
+        given = headers.get(header)
+        if given is not None and given != value:
+            raise _Refused(400, f"header {header} disagrees with the body")
