@@ -82,7 +82,7 @@ def _keep_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> N
 
 
 def clients_factory(endpoint: str, gaps: MotoGaps) -> Callable[[str | None], Any]:
-    """A stand-in for mailfate.aws.boto3_clients that talks to moto at ``endpoint``."""
+    """A stand-in for mailfate.aws.clients.boto3_clients that talks to moto at ``endpoint``."""
 
     def factory(region: str | None) -> Callable[[str], Any]:
         session = boto3.session.Session(

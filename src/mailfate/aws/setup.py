@@ -1,7 +1,7 @@
 """``mailfate setup aws``: wire SES -> SNS -> mailfate with the user's own credentials.
 
-Three parts, so that a dry run and a second run are honest: :func:`mailfate.aws.observe` reads what
-exists, :func:`plan` (pure, here) lists the calls that would make it right, :func:`mailfate.aws.apply`
+Three parts, so that a dry run and a second run are honest: :func:`mailfate.aws.clients.observe` reads what
+exists, :func:`plan` (pure, here) lists the calls that would make it right, :func:`mailfate.aws.clients.apply`
 makes them. Running it
 twice plans nothing the second time. Everything that must not be left on (raw message delivery, the
 SHA1 signature version) is set explicitly rather than trusted to a default.

@@ -8,17 +8,16 @@ lease runs out. Receivers therefore must expect duplicates; a duplicate carries 
 
 from __future__ import annotations
 
-import base64
 import random
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+import httpx
 
 from mailfate._version import __version__
 from mailfate.core.jsonutil import dumps
@@ -26,7 +25,6 @@ from mailfate.core.timestamps import format_timestamp
 from mailfate.errors import StorageError
 from mailfate.logs import logger, redact_url
 from mailfate.outbound.signing import CHANGE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
-from mailfate.sns.certs import no_redirect_opener
 from mailfate.store import Store
 from mailfate.store.outbox import Delivery
 
@@ -73,30 +71,40 @@ class Outcome:
         return self.status is not None and 200 <= self.status < 300
 
 
-def post(url: str, body: bytes, secret: str, seq: int, timeout: float) -> Outcome:
-    """POST one signed change. Redirects are not followed: the receiver's URL is configured, not found."""
+def client(config: WebhookConfig) -> httpx.Client:
+    """One pooled client per sender: a connection per receiver stays open between deliveries.
+    Redirects are not followed: the receiver's URL is configured, not found."""
+    return httpx.Client(
+        follow_redirects=False,
+        timeout=config.timeout,
+        limits=httpx.Limits(max_connections=PARALLEL * len(config.urls), max_keepalive_connections=PARALLEL),
+        headers={"User-Agent": f"mailfate/{__version__}", "Content-Type": "application/json"},
+    )
+
+
+def post(http: httpx.Client, url: str, body: bytes, secret: str, seq: int) -> Outcome:
+    """POST one signed change; read at most 64 KiB of the answer."""
     timestamp = str(int(time.time()))
     url, credentials = _without_credentials(url)
-    request = urllib.request.Request(url, data=body, method="POST")  # noqa: S310 (settings allow only http/https)
-    if credentials:  # https://user:password@host/...: sent as basic auth, as browsers and curl do
-        request.add_header("Authorization", f"Basic {base64.b64encode(credentials.encode()).decode()}")
-    request.add_header("Content-Type", "application/json")
-    request.add_header("User-Agent", f"mailfate/{__version__}")
-    request.add_header(TIMESTAMP_HEADER, timestamp)
-    request.add_header(SIGNATURE_HEADER, signature(secret, timestamp, body))
-    request.add_header(CHANGE_HEADER, str(seq))
+    headers = {
+        TIMESTAMP_HEADER: timestamp,
+        SIGNATURE_HEADER: signature(secret, timestamp, body),
+        CHANGE_HEADER: str(seq),
+    }
     try:
-        with no_redirect_opener.open(request, timeout=timeout) as response:
-            response.read(65536)
-            return Outcome(response.status)
-    except urllib.error.HTTPError as exc:
-        return Outcome(exc.code, f"answered {exc.code}", _retry_after(exc.headers.get("Retry-After")))
-    except (urllib.error.URLError, OSError) as exc:  # refused, reset, timed out, DNS
-        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-        return Outcome(None, f"no answer: {reason}")
+        # https://user:password@host/...: sent as basic auth, as browsers and curl do
+        with http.stream("POST", url, content=body, headers=headers, auth=credentials) as response:
+            for _ in response.iter_raw(65536):
+                break
+            if 200 <= response.status_code < 300:
+                return Outcome(response.status_code)
+            retry_after = _retry_after(response.headers.get("Retry-After"))
+            return Outcome(response.status_code, f"answered {response.status_code}", retry_after)
+    except httpx.HTTPError as exc:  # refused, reset, timed out, DNS
+        return Outcome(None, f"no answer: {exc or type(exc).__name__}")
 
 
-def _without_credentials(url: str) -> tuple[str, str | None]:
+def _without_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
     parts = urllib.parse.urlsplit(url)
     if parts.username is None:
         return url, None
@@ -106,7 +114,7 @@ def _without_credentials(url: str) -> tuple[str, str | None]:
         netloc += f":{parts.port}"
     user = urllib.parse.unquote(parts.username)
     password = urllib.parse.unquote(parts.password or "")
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc)), f"{user}:{password}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc)), (user, password)
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -126,6 +134,7 @@ class WebhookSender:
         self._wake = threading.Event()  # set by stop(): no waiting out the poll
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(PARALLEL, thread_name_prefix="mailfate-webhook")
+        self._http = client(config)
         self._next_expiry = 0.0
 
     def start(self) -> None:
@@ -139,6 +148,7 @@ class WebhookSender:
         if self._thread is not None:
             self._thread.join(timeout)
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._http.close()
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -176,7 +186,7 @@ class WebhookSender:
     def _deliver(self, delivery: Delivery) -> None:
         seq = delivery.change.seq
         body = dumps(delivery.change.to_json()).encode()
-        outcome = post(delivery.url, body, self.config.secret, seq, self.config.timeout)
+        outcome = post(self._http, delivery.url, body, self.config.secret, seq)
         now = datetime.now(UTC)
         if outcome.ok:
             self.store.delivered(delivery, format_timestamp(now))

@@ -7,14 +7,14 @@ Validity dates are not checked here but against the clock at every verification 
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 from cryptography import x509
 
 from mailfate.errors import CertificateInvalid, CertificateUnavailable
@@ -26,27 +26,26 @@ FETCH_TIMEOUT_SECONDS = 5.0
 Fetch = Callable[[str], bytes]
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """The URL was checked; a redirect would lead somewhere that was not."""
-
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
-
-
-no_redirect_opener = urllib.request.build_opener(_NoRedirects)
+@functools.cache
+def sns_http() -> httpx.Client:
+    """The one client that talks to SNS (certificates, confirmations): pooled, with a timeout on every
+    step, and never following a redirect: the URL was checked, where a redirect leads was not."""
+    return httpx.Client(follow_redirects=False, timeout=FETCH_TIMEOUT_SECONDS, headers={"User-Agent": "mailfate"})
 
 
 def fetch_https(url: str) -> bytes:
-    """Download a certificate. Only ever called with a URL that passed ``sns.check_cert_url``."""
+    """Download a certificate. Only ever called with a URL that passed ``envelope.check_cert_url``."""
+    data = b""
     try:
-        with no_redirect_opener.open(url, timeout=FETCH_TIMEOUT_SECONDS) as response:
-            if response.status != 200:
-                raise CertificateUnavailable(f"certificate download answered {response.status}")
-            data: bytes = response.read(MAX_CERTIFICATE_BYTES + 1)
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise CertificateUnavailable(f"cannot download the signing certificate: {exc}") from exc
-    if len(data) > MAX_CERTIFICATE_BYTES:
-        raise CertificateInvalid("the signing certificate is too large")
+        with sns_http().stream("GET", url) as response:
+            if response.status_code != 200:
+                raise CertificateUnavailable(f"certificate download answered {response.status_code}")
+            for chunk in response.iter_bytes():
+                data += chunk
+                if len(data) > MAX_CERTIFICATE_BYTES:
+                    raise CertificateInvalid("the signing certificate is too large")
+    except httpx.HTTPError as exc:
+        raise CertificateUnavailable(f"cannot download the signing certificate: {exc or type(exc).__name__}") from exc
     return data
 
 

@@ -1,20 +1,20 @@
 """Confirming an SNS subscription, only ever for a verified message from an allowed topic.
 
 ``url`` GETs the SubscribeURL, but only when it is exactly SNS's confirmation URL for the same topic and
-token (the rule in sns.py), so a crafted message can never make us request anything else (SSRF).
+token (the rule in envelope.py), so a crafted message can never make us request anything else (SSRF).
 ``api`` calls ``ConfirmSubscription(TopicArn, Token)`` through boto3 and fetches no URL at all.
 ``off`` only records the message; an operator confirms by hand.
 """
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+import httpx
+
 from mailfate.errors import ConfirmationFailed
-from mailfate.sns.certs import no_redirect_opener
+from mailfate.sns.certs import sns_http
 from mailfate.sns.envelope import SnsMessage, check_subscribe_url
 
 CONFIRM_TIMEOUT_SECONDS = 5.0
@@ -25,13 +25,10 @@ Get = Callable[[str], int]
 def get_url(url: str) -> int:
     """GET a checked SubscribeURL without following redirects; return the HTTP status."""
     try:
-        with no_redirect_opener.open(url, timeout=CONFIRM_TIMEOUT_SECONDS) as response:
-            status: int = response.status
-            return status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise ConfirmationFailed(f"cannot reach SubscribeURL: {exc}") from exc
+        with sns_http().stream("GET", url, timeout=CONFIRM_TIMEOUT_SECONDS) as response:
+            return response.status_code
+    except httpx.HTTPError as exc:
+        raise ConfirmationFailed(f"cannot reach SubscribeURL: {exc or type(exc).__name__}") from exc
 
 
 def sns_client(region: str) -> Any:

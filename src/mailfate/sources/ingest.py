@@ -78,7 +78,7 @@ def _verifier(check: VerifyEnvelopes) -> Verifier:
 
 
 def ingest_bytes(store: Store, data: bytes, transport: str = "file", check: RecordCheck | None = None) -> IngestResult:
-    """Ingest everything in ``data`` (any format that :func:`mailfate.records.read_records` reads)."""
+    """Ingest everything in ``data`` (any format that :func:`mailfate.sources.records.read_records` reads)."""
     return ingest_stream(store, io.BytesIO(data), name="<bytes>", transport=transport, check=check, workers=1)
 
 

@@ -4,7 +4,7 @@ Accepts one JSON document, a JSON array of records, JSON Lines, pretty-printed d
 another, and objects concatenated with no separator at all (as Firehose writes them to S3); any of these
 gzip-compressed. Reads line by line so that memory stays flat however large the file.
 
-A piece that is not valid JSON is yielded as a :class:`~mailfate.model.Rejected` and reading goes on
+A piece that is not valid JSON is yielded as a :class:`~mailfate.core.model.Rejected` and reading goes on
 at the next line that starts a new document, so one bad line never costs the records around it.
 """
 

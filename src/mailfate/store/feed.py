@@ -2,7 +2,7 @@
 
 A fate change is seen by reading the statuses of a batch's recipients before and after the merge;
 a suppression change by comparing an address's suppression, computed by the pure rules of
-:mod:`mailfate.suppression`, with the one last announced (``suppression_state``). Both happen in the
+:mod:`mailfate.core.suppression`, with the one last announced (``suppression_state``). Both happen in the
 write transaction, so a change is committed exactly when the fact it reports is: a crash loses both
 or neither. Changes are appended unnumbered; :func:`sequence` numbers them once they are committed.
 """

@@ -1,7 +1,7 @@
-"""The SQL that both stores share: the merge upserts, generated from :data:`mailfate.fate.MERGE`.
+"""The SQL that both stores share: the merge upserts, generated from :data:`mailfate.core.fate.MERGE`.
 
 Keeping the statements derived from the Summary's own field metadata means the database merges a
-recipient's events exactly as the pure fold in :mod:`mailfate.fate` does.
+recipient's events exactly as the pure fold in :mod:`mailfate.core.fate` does.
 """
 
 from __future__ import annotations

@@ -56,8 +56,8 @@ CREATE TABLE events (
     PRIMARY KEY (message_id, event_key)
 );
 
--- The fate of each (message, recipient): the merged summary of its events (mailfate.fate.Summary).
--- status is derived by the database from the flags, with the rules of mailfate.fate.STATUS_RULES.
+-- The fate of each (message, recipient): the merged summary of its events (mailfate.core.fate.Summary).
+-- status is derived by the database from the flags, with the rules of mailfate.core.fate.STATUS_RULES.
 CREATE TABLE recipients (
     message_id TEXT COLLATE "C" NOT NULL,
     address TEXT COLLATE "C" NOT NULL,

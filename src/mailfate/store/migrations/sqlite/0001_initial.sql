@@ -53,8 +53,8 @@ CREATE TABLE events (
     PRIMARY KEY (message_id, event_key)
 ) WITHOUT ROWID;
 
--- The fate of each (message, recipient): the merged summary of its events (mailfate.fate.Summary).
--- status is derived by the database from the flags, with the rules of mailfate.fate.STATUS_RULES.
+-- The fate of each (message, recipient): the merged summary of its events (mailfate.core.fate.Summary).
+-- status is derived by the database from the flags, with the rules of mailfate.core.fate.STATUS_RULES.
 CREATE TABLE recipients (
     message_id TEXT NOT NULL,
     address TEXT NOT NULL,
