@@ -208,9 +208,11 @@ def test_lifting_and_adding_a_suppression(servers: Start, seeded: Any, page_for:
     after = request(server.port, "GET", "/api/recipients/user1@example.com").json()
     assert after["suppressed"] is False
 
-    page.fill("#suppressions-filter", "user2")  # user2, user20..user29
+    page.fill("#suppressions-filter", "user2")  # user2, user20..user29: the server filters
+    page.wait_for_selector("#suppressions-count:has-text('match')")
     assert page.locator("#suppressions tbody tr").count() == 11
     page.fill("#suppressions-filter", "")
+    page.wait_for_selector("#suppressions-count:not(:has-text('match'))")
 
     page.fill("#suppress-address", "someone@example.org")
     page.fill("#suppress-reason", "asked us to stop")
@@ -218,6 +220,44 @@ def test_lifting_and_adding_a_suppression(servers: Start, seeded: Any, page_for:
     page.wait_for_selector("#suppressions tr[data-address='someone@example.org']")
     listed = {s["address"]: s for s in request(server.port, "GET", "/api/suppressions").json()}
     assert listed["someone@example.org"]["reason"] == "manual"
+
+
+def test_suppressions_come_a_page_at_a_time(servers: Start, seeded: Any, page_for: Any) -> None:
+    """With more suppressions than a page, the dashboard asks for one page and shows more on demand."""
+    url, _ = seeded
+    server = servers(db=url)
+    for i in range(150):  # on top of the seed's 30 hard bounces and 3 complaints
+        assert request(server.port, "PUT", f"/api/suppressions/bulk{i:03d}@example.net").status == 200
+    total = 33 + 150
+    asked: list[str] = []
+    page = page_for(server)
+    page.on("request", lambda r: asked.append(r.url) if "/api/suppressions" in r.url else None)
+    loaded(page)
+    rows = page.locator("#suppressions tbody tr")
+    assert rows.count() == 100
+    assert "100+" in page.locator("#suppressions-count").inner_text()
+    page.click("#suppressions-more")
+    page.wait_for_selector("#suppressions tbody tr:nth-child(101)")
+    page.wait_for_selector("#suppressions-count:not(:has-text('+'))")
+    assert rows.count() == total
+    shown = [rows.nth(i).get_attribute("data-address") for i in range(total)]
+    assert shown == sorted(shown)  # by address, no page repeated or skipped
+    assert len(set(shown)) == total
+    assert all("limit=100" in u for u in asked), asked  # never the whole list at once
+
+
+def test_a_message_id_with_a_slash(servers: Start, seeded: Any, page_for: Any) -> None:
+    url, _ = seeded
+    store = open_store(url)
+    try:
+        ingest_bytes(
+            store, json.dumps(event("Send", "team/2026/welcome", ["x@example.com"], "2026-11-20T10:00:00Z")).encode()
+        )
+    finally:
+        store.close()
+    page = page_for(servers(db=url), path="/#message=team%2F2026%2Fwelcome")
+    page.wait_for_selector("#message-view[data-message='team/2026/welcome']")
+    assert page.locator("#timeline li").count() == 1
 
 
 def test_quarantine_is_listed(servers: Start, seeded: Any, page_for: Any) -> None:

@@ -12,7 +12,7 @@ from mailfate.aws.ses_suppression import pull, push, sesv2_client
 from mailfate.cli.base import MISSING, OK, Command, open_db
 from mailfate.core.addresses import email_address
 from mailfate.core.stats import COUNTS, Stats, StatsQuery
-from mailfate.core.suppression import Action, Suppression, suppression_for, suppressions
+from mailfate.core.suppression import Action, Suppression, every_suppression, suppression_for
 from mailfate.core.timestamps import format_timestamp
 from mailfate.settings import Settings
 
@@ -56,7 +56,7 @@ def cmd_suppressions(args: argparse.Namespace) -> int:
             for address, action in pulled:
                 store.add_action(address, action)
             print(f"pulled {len(pulled)} addresses from the SES account-level suppression list", file=sys.stderr)
-        found = suppressions(store, settings.policy, _now())
+        found = list(every_suppression(store, settings.policy, _now()))  # read a page at a time
         if args.push_ses:
             sent = push(sesv2_client(args.region), found)
             print(f"put {sent} addresses on the SES account-level suppression list", file=sys.stderr)

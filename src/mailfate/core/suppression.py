@@ -12,8 +12,8 @@ fates, the suppressions added or lifted by hand, the policy and the clock, never
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -159,6 +159,41 @@ def suppressions(
     return found
 
 
+class SuppressedSource(FactSource, Protocol):
+    def suppressed_addresses(
+        self, now: str, after: str | None = None, limit: int = 100, contains: str | None = None
+    ) -> list[str]: ...
+
+
+def suppression_page(
+    store: SuppressedSource,
+    policy: Policy,
+    now: datetime,
+    limit: int,
+    after: str | None = None,
+    contains: str | None = None,
+) -> tuple[list[Suppression], str | None]:
+    """One page of the suppression list, by address, after ``after``; and the last address read when
+    there is more (None: the end). The store names the addresses (those it has announced as suppressed,
+    an indexed read); the rules above decide each one, as everywhere else."""
+    addresses = store.suppressed_addresses(format_timestamp(now), after, limit + 1, contains)
+    more = len(addresses) > limit
+    addresses = addresses[:limit]
+    return suppressions(store, policy, now, addresses), addresses[-1] if more and addresses else None
+
+
+def every_suppression(
+    store: SuppressedSource, policy: Policy, now: datetime, page: int = 1000
+) -> Iterator[Suppression]:
+    """The whole suppression list, by address, read a page at a time."""
+    after: str | None = None
+    while True:
+        found, after = suppression_page(store, policy, now, page, after)
+        yield from found
+        if after is None:
+            return
+
+
 def suppression_for(store: FactSource, address: str, policy: Policy, now: datetime) -> Suppression | None:
     found = suppressions(store, policy, now, [address])
     return found[0] if found else None
@@ -169,4 +204,4 @@ def with_suppression(
 ) -> RecipientView:
     """The recipient view with its suppression filled in."""
     current = suppression_for(store, view.address, policy, now or datetime.now(UTC))
-    return RecipientView(view.address, view.messages, current.to_json() if current else None)
+    return replace(view, suppression=current.to_json() if current else None)

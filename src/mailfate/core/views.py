@@ -78,17 +78,29 @@ class MessageView:
     sending_account: str | None
     recipients: list[Fate] = field(default_factory=list)
     events: list[StoredEvent] = field(default_factory=list)
+    # A message with very many recipients or events is answered in parts: the counts are of every
+    # recipient (None: count those listed), the cursors lead to the next part (None: nothing more).
+    counts: dict[str, int] | None = None
+    next_recipients_cursor: str | None = None
+    next_events_cursor: str | None = None
+
+    @property
+    def recipient_counts(self) -> dict[str, int]:
+        if self.counts is not None:
+            return {s.value: self.counts.get(s.value, 0) for s in Status}
+        counted = Counter(f.status.value for f in self.recipients)
+        return {s.value: counted.get(s.value, 0) for s in Status}
 
     @property
     def status(self) -> Status:
-        return message_status(f.status for f in self.recipients) or Status.SENT
+        present = (Status(s) for s, n in self.recipient_counts.items() if n)
+        return message_status(present) or Status.SENT
 
     def to_json(self) -> dict[str, Any]:
-        counts = Counter(f.status.value for f in self.recipients)
-        return {
+        body: dict[str, Any] = {
             "message_id": self.message_id,
             "status": self.status.value,
-            "recipient_counts": {s.value: counts.get(s.value, 0) for s in Status},
+            "recipient_counts": self.recipient_counts,
             "source": self.source,
             "from": self.from_,
             "subject": self.subject,
@@ -100,6 +112,12 @@ class MessageView:
             "recipients": [f.to_json() for f in self.recipients],
             "events": [e.to_json() for e in self.events],
         }
+        # Only when there is more: the shape of an ordinary message stays as it always was.
+        if self.next_recipients_cursor:
+            body["next_recipients_cursor"] = self.next_recipients_cursor
+        if self.next_events_cursor:
+            body["next_events_cursor"] = self.next_events_cursor
+        return body
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,14 +172,18 @@ class RecipientView:
     address: str
     messages: list[RecipientMessage]
     suppression: dict[str, Any] | None = None
+    next_cursor: str | None = None  # to the next page of messages; None: no more
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "address": self.address,
             "suppressed": self.suppression is not None,
             "suppression": self.suppression,
             "messages": [m.to_json() for m in self.messages],
         }
+        if self.next_cursor:  # only when there are older messages
+            body["next_cursor"] = self.next_cursor
+        return body
 
 
 @dataclass(frozen=True, slots=True)

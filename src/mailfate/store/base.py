@@ -12,7 +12,7 @@ from mailfate.core.stats import Stats, StatsQuery
 from mailfate.core.suppression import Action, FateFacts, Policy
 from mailfate.core.views import IngestResult, MessagePage, MessageView, QuarantineItem, RecipientView
 from mailfate.errors import UsageError
-from mailfate.store.listing import MessageQuery
+from mailfate.store.listing import FIRST_PART, RECIPIENT_LIMIT, SUPPRESSION_LIMIT, MessagePart, MessageQuery
 from mailfate.store.outbox import Delivery
 from mailfate.store.sql import PreparedBatch
 
@@ -36,11 +36,19 @@ class Store(Protocol):
         """Commit rows made by :func:`mailfate.store.sql.prepare`; ``ingest`` is ``write(prepare(...))``."""
         ...
 
-    def message(self, message_id: str) -> MessageView | None: ...
+    def message(self, message_id: str, part: MessagePart = FIRST_PART) -> MessageView | None: ...
 
     def messages(self, query: MessageQuery) -> MessagePage: ...
 
-    def recipient(self, address: str, limit: int = 100) -> RecipientView: ...
+    def recipient(
+        self, address: str, limit: int = RECIPIENT_LIMIT, cursor: tuple[str, str] | None = None
+    ) -> RecipientView: ...
+
+    def suppressed_addresses(
+        self, now: str, after: str | None = None, limit: int = SUPPRESSION_LIMIT, contains: str | None = None
+    ) -> list[str]:
+        """The addresses the suppression list pages through (see core.suppression.suppression_page)."""
+        ...
 
     def quarantined(self, limit: int = 100) -> list[QuarantineItem]: ...
 

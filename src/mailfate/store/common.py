@@ -7,37 +7,24 @@ is written once, with ``?`` placeholders that the PostgreSQL backend rewrites.
 from __future__ import annotations
 
 import contextlib
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from mailfate.core.changes import Change
-from mailfate.core.model import Record, Rejected, Status
+from mailfate.core.model import Record, Rejected
 from mailfate.core.stats import ALL_COUNTS
 from mailfate.core.suppression import Action, FateFacts, Policy
-from mailfate.core.views import (
-    Fate,
-    IngestResult,
-    MessagePage,
-    MessageSummary,
-    MessageView,
-    QuarantineItem,
-    RecipientMessage,
-    RecipientView,
-    StoredEvent,
-)
+from mailfate.core.views import IngestResult, QuarantineItem
 from mailfate.store import feed, sql
-from mailfate.store.listing import MessageQuery, encode_cursor
 from mailfate.store.outbox import Outbox
+from mailfate.store.pages import PagedReads
 from mailfate.store.reputation import ReputationQueries, count_columns
 from mailfate.store.tx import Transaction, chunks, marks
 
-_SUMMARY = ", ".join(sql.SUMMARY_COLUMNS)
 
-
-class SqlStore(Outbox, ReputationQueries, ABC):
+class SqlStore(PagedReads, Outbox, ReputationQueries, ABC):
     url: str
     dialect: sql.Dialect
     policy: Policy  # the suppression rules, for announcing suppression changes
@@ -205,76 +192,6 @@ class SqlStore(Outbox, ReputationQueries, ABC):
         return counts[0], counts[1]
 
     # -- reading ------------------------------------------------------------------------------------
-
-    def message(self, message_id: str) -> MessageView | None:
-        rows = self._read(
-            "SELECT message_id, source, from_addresses, subject, sent_at, destination, tags, "
-            "configuration_set, sending_account FROM messages WHERE message_id = ?",
-            (message_id,),
-        )
-        if not rows:
-            return None
-        row = rows[0]
-        fates = [
-            Fate(message_id, r[0], sql.summary_from_row(r[1:]))
-            for r in self._read(
-                f"SELECT address, {_SUMMARY} FROM recipients WHERE message_id = ? ORDER BY address", (message_id,)
-            )
-        ]
-        events = [
-            StoredEvent(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6])
-            for r in self._read(
-                "SELECT kind, recipient, timestamp, received_at, transport, details, record_key "
-                "FROM events WHERE message_id = ? ORDER BY timestamp, kind, recipient",
-                (message_id,),
-            )
-        ]
-        return MessageView(
-            message_id=row[0],
-            source=row[1],
-            from_=json.loads(row[2] or "[]"),
-            subject=row[3],
-            sent_at=row[4] or None,
-            destination=json.loads(row[5] or "[]"),
-            tags=json.loads(row[6] or "{}"),
-            configuration_set=row[7],
-            sending_account=row[8],
-            recipients=fates,
-            events=events,
-        )
-
-    def messages(self, query: MessageQuery) -> MessagePage:
-        statement, args = query.sql(sql.SQLITE, self.dialect.tag_filter)
-        rows = self._read(statement, args)
-        more = len(rows) > query.limit
-        rows = rows[: query.limit]
-        counts: dict[str, dict[str, int]] = {r[0]: {} for r in rows}
-        if rows:
-            ids = list(counts)
-            for message_id, status, count in self._read(
-                f"SELECT message_id, status, count(*) FROM recipients WHERE message_id IN ({marks(ids)}) "
-                "GROUP BY message_id, status",
-                ids,
-            ):
-                counts[message_id][status] = count
-        summaries = [
-            MessageSummary(r[0], Status(r[1]), counts[r[0]], r[2], r[3], r[4] or None, json.loads(r[5] or "{}"))
-            for r in rows
-        ]
-        cursor = encode_cursor(rows[-1][4] or "", rows[-1][0]) if more else None
-        return MessagePage(summaries, cursor)
-
-    def recipient(self, address: str, limit: int = 100) -> RecipientView:
-        rows = self._read(
-            f"SELECT r.message_id, m.subject, m.sent_at, {', '.join('r.' + c for c in sql.SUMMARY_COLUMNS)} "
-            "FROM recipients r LEFT JOIN messages m ON m.message_id = r.message_id "
-            "WHERE r.address = ? ORDER BY m.sent_at DESC, r.message_id DESC LIMIT ?",
-            (address, limit),
-        )
-        messages = [
-            RecipientMessage(Fate(r[0], address, sql.summary_from_row(r[3:])), r[1], r[2] or None) for r in rows
-        ]
-        return RecipientView(address=address, messages=messages)
 
     def suppression_facts(
         self, addresses: Sequence[str] | None = None

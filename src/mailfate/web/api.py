@@ -1,10 +1,11 @@
-"""The JSON API of SPEC section 7. Handlers are thin: parse the request, ask the store, shape the JSON."""
+"""The JSON API (README, "HTTP API"). Handlers are thin: parse the request, ask the store, shape the JSON."""
 
 from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -13,12 +14,22 @@ from starlette.responses import Response
 from mailfate.core.addresses import email_address, normalize_address
 from mailfate.core.jsonutil import loads
 from mailfate.core.stats import StatsQuery
-from mailfate.core.suppression import Action, Policy, suppression_for, suppressions, with_suppression
+from mailfate.core.suppression import Action, Policy, suppression_for, suppression_page, with_suppression
 from mailfate.core.timestamps import format_timestamp
 from mailfate.errors import StorageError, UsageError
 from mailfate.logs import redact_url
 from mailfate.store import Store
-from mailfate.store.listing import MessageQuery
+from mailfate.store.listing import (
+    RECIPIENT_LIMIT,
+    RECIPIENT_MAX_LIMIT,
+    SUPPRESSION_LIMIT,
+    SUPPRESSION_MAX_LIMIT,
+    MessagePart,
+    MessageQuery,
+    decode_cursor,
+    encode_cursor,
+    parse_limit,
+)
 from mailfate.web.responses import error, ok
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -52,7 +63,8 @@ class Api:
 
     async def message(self, request: Request) -> Response:
         message_id = request.path_params["message_id"]
-        view = await run_in_threadpool(self.store.message, message_id)
+        part = MessagePart.parse(dict(request.query_params))
+        view = await run_in_threadpool(self.store.message, message_id, part)
         if view is None:
             return error(404, f"message {message_id} not found")
         return ok(view.to_json())
@@ -66,13 +78,29 @@ class Api:
         address = normalize_address(request.path_params["address"])
         if not address:
             raise UsageError("address is empty")
-        view = await run_in_threadpool(self.store.recipient, address)
+        params = request.query_params
+        limit = parse_limit(params.get("limit"), RECIPIENT_LIMIT, RECIPIENT_MAX_LIMIT)
+        cursor = decode_cursor(params["cursor"], 2) if params.get("cursor") else None
+        view = await run_in_threadpool(self.store.recipient, address, limit, (cursor[0], cursor[1]) if cursor else None)
         view = await run_in_threadpool(with_suppression, self.store, view, self.policy)
         return ok(view.to_json())
 
     async def suppressions(self, request: Request) -> Response:
-        found = await run_in_threadpool(suppressions, self.store, self.policy, _now())
-        return ok([s.to_item() for s in found])
+        """A page of the list, as a JSON array; a ``Link: <...>; rel="next"`` header leads to the next."""
+        params = request.query_params
+        limit = parse_limit(params.get("limit"), SUPPRESSION_LIMIT, SUPPRESSION_MAX_LIMIT)
+        after = decode_cursor(params["cursor"], 1)[0] if params.get("cursor") else None
+        contains = params.get("contains", "").strip().lower() or None
+        found, last = await run_in_threadpool(suppression_page, self.store, self.policy, _now(), limit, after, contains)
+        headers = {}
+        if last is not None:
+            following = {
+                "limit": str(limit),
+                "cursor": encode_cursor(last),
+                **({"contains": contains} if contains else {}),
+            }
+            headers["Link"] = f'<{request.url.path}?{urlencode(following)}>; rel="next"'
+        return ok([s.to_item() for s in found], headers=headers)
 
     async def suppress(self, request: Request) -> Response:
         address = email_address(request.path_params["address"])

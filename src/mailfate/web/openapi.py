@@ -57,7 +57,11 @@ PATHS: dict[str, Any] = {
                 _query("recipient", "only messages to this address"),
                 _query("since", "sent at or after (ISO 8601)"),
                 _query("until", "sent before (ISO 8601)"),
-                _query("tag", "key:value"),
+                _query(
+                    "tag",
+                    "name:value, the message has this value of this tag; a colon in the name "
+                    "(SES's ses:configuration-set) is fine: any colon may split it. name=value splits at the '='",
+                ),
                 _query("limit", "1 to 500, default 50", {"type": "integer"}),
                 _query("cursor", "next_cursor of the previous page"),
             ],
@@ -66,8 +70,15 @@ PATHS: dict[str, Any] = {
     },
     "/api/messages/{message_id}": {
         "get": {
-            "summary": "The fate of one message and of each recipient, with every event",
-            "parameters": [_path("message_id")],
+            "summary": "The fate of one message and of each recipient, with its events. recipient_counts and "
+            "status cover every recipient; recipients (by address) and events (by time) come at most limit at a time, "
+            "with a cursor to the next part",
+            "parameters": [
+                _path("message_id"),
+                _query("limit", "recipients, and events, in this answer: 1 to 1000, default 1000", {"type": "integer"}),
+                _query("recipients_cursor", "next_recipients_cursor of the previous answer"),
+                _query("events_cursor", "next_events_cursor of the previous answer"),
+            ],
             "responses": {
                 "200": _json(ref("Message"), "the message"),
                 "404": _json(ref("Error"), "never seen"),
@@ -77,8 +88,12 @@ PATHS: dict[str, Any] = {
     },
     "/api/recipients/{address}": {
         "get": {
-            "summary": "Every message sent to an address, and its suppression",
-            "parameters": [_path("address")],
+            "summary": "The messages sent to an address, newest first and paged, and its suppression",
+            "parameters": [
+                _path("address"),
+                _query("limit", "1 to 1000, default 100", {"type": "integer"}),
+                _query("cursor", "next_cursor of the previous page"),
+            ],
             "responses": {"200": _json(ref("Recipient"), "the address (never seen: no messages)"), **_ERRORS},
         }
     },
@@ -94,8 +109,24 @@ PATHS: dict[str, Any] = {
     },
     "/api/suppressions": {
         "get": {
-            "summary": "Suppressed addresses, with reason, cause, time and expiry",
-            "responses": {"200": _json({"type": "array", "items": ref("Suppression")}, "the list"), **_ERRORS},
+            "summary": "Suppressed addresses by address, with reason, cause, time and expiry; paged",
+            "parameters": [
+                _query("limit", "1 to 1000, default 100", {"type": "integer"}),
+                _query("cursor", 'from the Link header (rel="next") of the previous page'),
+                _query("contains", "only addresses that contain this text"),
+            ],
+            "responses": {
+                "200": {
+                    **_json({"type": "array", "items": ref("Suppression")}, "a page of the list"),
+                    "headers": {
+                        "Link": {
+                            "description": '<URL of the next page>; rel="next", absent on the last page',
+                            "schema": {"type": "string"},
+                        }
+                    },
+                },
+                **_ERRORS,
+            },
         }
     },
     "/api/suppressions/{address}": {

@@ -74,6 +74,8 @@ SCHEMAS: dict[str, Any] = {
             "sending_account": {"type": ["string", "null"]},
             "recipients": {"type": "array", "items": ref("Fate")},
             "events": {"type": "array", "items": ref("Event")},
+            "next_recipients_cursor": {"type": "string", "description": "only when more recipients follow"},
+            "next_events_cursor": {"type": "string", "description": "only when more events follow"},
         },
     },
     "MessageSummary": {
@@ -105,6 +107,7 @@ SCHEMAS: dict[str, Any] = {
             "suppressed": {"type": "boolean"},
             "suppression": {"type": ["object", "null"]},
             "messages": {"type": "array", "items": {"type": "object"}},
+            "next_cursor": {"type": "string", "description": "only when older messages follow"},
         },
     },
     "Suppression": {

@@ -16,8 +16,8 @@ class JSONResponse(Response):
         return orjson.dumps(content)
 
 
-def ok(body: Any, status: int = 200) -> Response:
-    return JSONResponse(body, status_code=status)
+def ok(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def error(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:

@@ -21,19 +21,30 @@ class ApiError extends Error {
 
 let tokenPrompt = null; // one prompt at a time, however many requests were refused
 
-async function api(path, options = {}) {
+async function api(path, options = {}, onResponse = null) {
   const headers = { ...(options.headers || {}) };
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (token) headers.Authorization = `Bearer ${token}`;
   const response = await fetch(path, { ...options, headers });
   if (response.status === 401) {
     await askToken(token ? "That token was refused." : "");
-    return api(path, options);
+    return api(path, options, onResponse);
   }
+  if (onResponse) onResponse(response);
   const type = response.headers.get("content-type") || "";
   const body = type.includes("json") ? await response.json() : null;
   if (!response.ok) throw new ApiError((body && body.error) || response.statusText, response.status);
   return body;
+}
+
+// A page of a list answered as an array, and the URL of the next page (its Link header) or null.
+async function apiPage(path) {
+  let next = null;
+  const body = await api(path, {}, (response) => {
+    const link = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get("link") || "");
+    next = link ? link[1] : null;
+  });
+  return { body, next };
 }
 
 function askToken(message) {
@@ -238,7 +249,9 @@ async function search(query) {
   document.getElementById("search-panel").scrollIntoView({ block: "start" });
 }
 
+// A message with thousands of recipients or events comes in parts; "Show more" asks for the next one.
 function showMessage(message) {
+  const total = Object.values(message.recipient_counts).reduce((sum, n) => sum + n, 0);
   const recipients = message.recipients.map((r) => h("tr", {},
     h("td", {}, h("span", { class: "mono" }, r.address)), h("td", {}, badge(r.status)),
     h("td", {}, r.explanation)));
@@ -246,6 +259,8 @@ function showMessage(message) {
     h("div", { class: "when" }, when(e.timestamp)),
     h("div", { class: "what" }, e.kind, e.recipient ? ` – ${e.recipient}` : ""),
     h("div", { class: "more" }, describe(e), ` Received ${when(e.received_at)} by ${e.source}.`)));
+  const more = (cursor, name, label) => cursor ? h("button", { type: "button", class: "secondary", id: `more-${name}`,
+    onclick: () => moreOfMessage(message, name, cursor) }, label) : "";
   fill("result",
     h("div", { class: "message-head", id: "message-view", "data-message": message.message_id },
       h("h3", {}, message.subject || "(no subject)", " ", badge(message.status)),
@@ -254,10 +269,22 @@ function showMessage(message) {
         h("dt", {}, "From"), h("dd", {}, message.source || "–"),
         h("dt", {}, "Sent"), h("dd", {}, when(message.sent_at)),
         h("dt", {}, "Configuration set"), h("dd", {}, message.configuration_set || "–"))),
-    h("h3", {}, "Recipients, and why"),
+    h("h3", {}, message.recipients.length < total
+      ? `Recipients, and why (${message.recipients.length} of ${total} shown)` : "Recipients, and why"),
     h("div", { class: "table-wrap" }, table(["Address", "Status", "Why"], recipients, "No recipient.")),
-    h("h3", {}, `Timeline (${message.events.length} events)`),
-    h("ol", { class: "timeline", id: "timeline" }, events));
+    more(message.next_recipients_cursor, "recipients", "Show more recipients"),
+    h("h3", {}, `Timeline (${message.events.length}${message.next_events_cursor ? "+" : ""} events)`),
+    h("ol", { class: "timeline", id: "timeline" }, events),
+    more(message.next_events_cursor, "events", "Show more events"));
+}
+
+async function moreOfMessage(message, name, cursor) {
+  try {
+    const part = await api(`/api/messages/${encodeURIComponent(message.message_id)}?${name}_cursor=${encodeURIComponent(cursor)}`);
+    showMessage({ ...message, [name]: message[name].concat(part[name]), [`next_${name}_cursor`]: part[`next_${name}_cursor`] });
+  } catch (error) {
+    fill("result", failure(error));
+  }
 }
 
 function describe(event) {
@@ -283,37 +310,81 @@ function showRecipient(view) {
     h("div", { class: "table-wrap" }, table(["Sent", "Status", "Subject", "Message"],
       view.messages.map((m) => h("tr", {}, h("td", {}, when(m.sent_at)), h("td", {}, badge(m.status)),
         h("td", {}, m.subject || "–"), h("td", {}, messageLink(m.message_id)))),
-      "Nothing was ever sent to this address.")));
+      "Nothing was ever sent to this address.")),
+    view.next_cursor ? h("button", { type: "button", class: "secondary", id: "more-messages",
+      onclick: () => moreOfRecipient(view) }, "Show older messages") : "");
+}
+
+async function moreOfRecipient(view) {
+  try {
+    const page = await api(`/api/recipients/${encodeURIComponent(view.address)}?cursor=${encodeURIComponent(view.next_cursor)}`);
+    showRecipient({ ...view, messages: view.messages.concat(page.messages), next_cursor: page.next_cursor });
+  } catch (error) {
+    fill("result", failure(error));
+  }
 }
 
 // -- suppressions --------------------------------------------------------------------------------
 
-// The list can hold many thousands of addresses: it is filtered here, and at most SHOWN rows are drawn.
-const SHOWN = 200;
+// The list can hold a million addresses: it is read a page at a time, filtered by the server.
+const PAGE = 100;
 let suppressed = [];
+let nextSuppressions = null; // the URL of the next page (the Link header), null at the end
+let suppressionsFilter = "";
+let filterTimer = null;
+let suppressionsAsked = 0; // only the answer to the latest request is drawn
 
 async function loadSuppressions() {
+  const filter = document.getElementById("suppressions-filter").value.trim().toLowerCase();
+  // A refresh keeps as many rows as were shown (up to the API's 1,000), so the list does not shrink.
+  const rows = filter === suppressionsFilter ? Math.min(1000, Math.max(PAGE, suppressed.length)) : PAGE;
+  const query = new URLSearchParams({ limit: String(rows) });
+  if (filter) query.set("contains", filter);
+  const asked = ++suppressionsAsked;
   try {
-    suppressed = await api("/api/suppressions");
+    const page = await apiPage(`/api/suppressions?${query}`);
+    if (asked !== suppressionsAsked) return;
+    suppressionsFilter = filter;
+    suppressed = page.body;
+    nextSuppressions = page.next;
     drawSuppressions();
   } catch (error) {
     fill("suppressions", failure(error));
   }
 }
 
+async function moreSuppressions() {
+  if (!nextSuppressions) return;
+  const asked = ++suppressionsAsked;
+  try {
+    const page = await apiPage(nextSuppressions);
+    if (asked !== suppressionsAsked) return;
+    suppressed = suppressed.concat(page.body);
+    nextSuppressions = page.next;
+    drawSuppressions();
+  } catch (error) {
+    fill("suppressions", failure(error));
+  }
+}
+
+function filterSuppressions() {
+  clearTimeout(filterTimer);
+  filterTimer = setTimeout(loadSuppressions, 200); // one request when typing stops, not one per key
+}
+
 function drawSuppressions() {
-  const filter = document.getElementById("suppressions-filter").value.trim().toLowerCase();
-  const matching = filter ? suppressed.filter((s) => s.address.includes(filter)) : suppressed;
-  const shown = matching.slice(0, SHOWN);
+  const count = `${suppressed.length}${nextSuppressions ? "+" : ""}`;
   fill("suppressions",
-    h("p", { class: "hint", id: "suppressions-count" }, matching.length > SHOWN
-      ? `${matching.length} addresses; the first ${SHOWN} are shown, filter to find others.`
-      : `${matching.length} address${matching.length === 1 ? "" : "es"}.`),
-    table(["Address", "Reason", "Since", "Until", ""], shown.map((s) => h("tr", { "data-address": s.address },
+    h("p", { class: "hint", id: "suppressions-count" },
+      `${count} address${suppressed.length === 1 && !nextSuppressions ? "" : "es"}${suppressionsFilter ? " match" : ""}.`),
+    table(["Address", "Reason", "Since", "Until", ""], suppressed.map((s) => h("tr", { "data-address": s.address },
       h("td", {}, h("span", { class: "mono" }, s.address)), h("td", {}, s.reason), h("td", {}, when(s.since)),
       h("td", {}, s.expires_at ? when(s.expires_at) : "–"),
       h("td", {}, h("button", { type: "button", class: "secondary", "aria-label": `Lift the suppression of ${s.address}`,
-        onclick: () => lift(s.address) }, "Lift")))), filter ? "No suppressed address matches." : "No address is suppressed."));
+        onclick: () => lift(s.address) }, "Lift")))),
+    suppressionsFilter ? "No suppressed address matches." : "No address is suppressed."),
+    nextSuppressions ? h("button", { type: "button", class: "secondary", id: "suppressions-more",
+      onclick: moreSuppressions }, "Show more") : "");
 }
 
 async function lift(address) {
@@ -398,7 +469,7 @@ document.addEventListener("DOMContentLoaded", () => {
     search(document.getElementById("search").value);
   });
   document.getElementById("suppress-form").addEventListener("submit", suppress);
-  document.getElementById("suppressions-filter").addEventListener("input", drawSuppressions);
+  document.getElementById("suppressions-filter").addEventListener("input", filterSuppressions);
   document.getElementById("refresh").addEventListener("click", refresh);
   window.addEventListener("hashchange", fromHash);
   refresh().then(fromHash);

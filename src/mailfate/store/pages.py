@@ -1,0 +1,143 @@
+"""The paged reads of both stores: one message in parts, the message list, one address's messages,
+and the addresses of the suppression list. Each page ends with a cursor to the next
+(:mod:`.listing` parses the parameters and makes the cursors)."""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any
+
+from mailfate.core.model import Status
+from mailfate.core.views import (
+    Fate,
+    MessagePage,
+    MessageSummary,
+    MessageView,
+    RecipientMessage,
+    RecipientView,
+    StoredEvent,
+)
+from mailfate.store import sql
+from mailfate.store.listing import (
+    FIRST_PART,
+    RECIPIENT_LIMIT,
+    SUPPRESSION_LIMIT,
+    MessagePart,
+    MessageQuery,
+    encode_cursor,
+)
+from mailfate.store.tx import marks
+
+_SUMMARY = ", ".join(sql.SUMMARY_COLUMNS)
+
+
+class PagedReads(ABC):
+    dialect: sql.Dialect
+
+    @abstractmethod
+    def _read(self, statement: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    def message(self, message_id: str, part: MessagePart = FIRST_PART) -> MessageView | None:
+        """One message: its counts over every recipient, and at most ``part.limit`` recipients (by
+        address) and events (by time), each after its cursor."""
+        rows = self._read(
+            "SELECT message_id, source, from_addresses, subject, sent_at, destination, tags, "
+            "configuration_set, sending_account FROM messages WHERE message_id = ?",
+            (message_id,),
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        limit = part.limit
+        after = "AND address > ? " if part.recipients_after is not None else ""
+        fate_rows = self._read(
+            f"SELECT address, {_SUMMARY} FROM recipients WHERE message_id = ? {after}ORDER BY address LIMIT ?",
+            (message_id, *([part.recipients_after] if after else []), limit + 1),
+        )
+        fates = [Fate(message_id, r[0], sql.summary_from_row(r[1:])) for r in fate_rows[:limit]]
+        whole = part.recipients_after is None and len(fate_rows) <= limit
+        counts = None if whole else dict(
+            self._read("SELECT status, count(*) FROM recipients WHERE message_id = ? GROUP BY status", (message_id,))
+        )  # fmt: skip
+        # The timeline's order, made total by the event's identity so that a cursor can resume it.
+        after = "AND (timestamp, kind, recipient, event_key) > (?, ?, ?, ?) " if part.events_after else ""
+        event_rows = self._read(
+            "SELECT kind, recipient, timestamp, received_at, transport, details, record_key, event_key "
+            f"FROM events WHERE message_id = ? {after}ORDER BY timestamp, kind, recipient, event_key LIMIT ?",
+            (message_id, *(part.events_after or ()), limit + 1),
+        )
+        events = [StoredEvent(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6]) for r in event_rows[:limit]]
+        last_fate, last_event = fate_rows[limit - 1] if len(fate_rows) > limit else None, None
+        if len(event_rows) > limit:
+            last_event = event_rows[limit - 1]
+        return MessageView(
+            message_id=row[0],
+            source=row[1],
+            from_=json.loads(row[2] or "[]"),
+            subject=row[3],
+            sent_at=row[4] or None,
+            destination=json.loads(row[5] or "[]"),
+            tags=json.loads(row[6] or "{}"),
+            configuration_set=row[7],
+            sending_account=row[8],
+            recipients=fates,
+            events=events,
+            counts={str(k): int(v) for k, v in counts.items()} if counts is not None else None,
+            next_recipients_cursor=encode_cursor(last_fate[0]) if last_fate else None,
+            next_events_cursor=encode_cursor(*(last_event[i] for i in (2, 0, 1, 7))) if last_event else None,
+        )
+
+    def messages(self, query: MessageQuery) -> MessagePage:
+        statement, args = query.sql(sql.SQLITE, self.dialect.tag_filter)
+        rows = self._read(statement, args)
+        more = len(rows) > query.limit
+        rows = rows[: query.limit]
+        counts: dict[str, dict[str, int]] = {r[0]: {} for r in rows}
+        if rows:
+            ids = list(counts)
+            for message_id, status, count in self._read(
+                f"SELECT message_id, status, count(*) FROM recipients WHERE message_id IN ({marks(ids)}) "
+                "GROUP BY message_id, status",
+                ids,
+            ):
+                counts[message_id][status] = count
+        summaries = [
+            MessageSummary(r[0], Status(r[1]), counts[r[0]], r[2], r[3], r[4] or None, json.loads(r[5] or "{}"))
+            for r in rows
+        ]
+        cursor = encode_cursor(rows[-1][4] or "", rows[-1][0]) if more else None
+        return MessagePage(summaries, cursor)
+
+    def recipient(
+        self, address: str, limit: int = RECIPIENT_LIMIT, cursor: tuple[str, str] | None = None
+    ) -> RecipientView:
+        """The messages sent to an address, newest first, after ``cursor`` (a page's next_cursor)."""
+        after = "AND (COALESCE(m.sent_at, ''), r.message_id) < (?, ?) " if cursor else ""
+        rows = self._read(
+            f"SELECT r.message_id, m.subject, m.sent_at, {', '.join('r.' + c for c in sql.SUMMARY_COLUMNS)} "
+            "FROM recipients r LEFT JOIN messages m ON m.message_id = r.message_id "
+            f"WHERE r.address = ? {after}ORDER BY COALESCE(m.sent_at, '') DESC, r.message_id DESC LIMIT ?",
+            (address, *(cursor or ()), limit + 1),
+        )
+        messages = [
+            RecipientMessage(Fate(r[0], address, sql.summary_from_row(r[3:])), r[1], r[2] or None) for r in rows[:limit]
+        ]
+        last = rows[limit - 1] if len(rows) > limit else None
+        return RecipientView(address, messages, next_cursor=encode_cursor(last[2] or "", last[0]) if last else None)
+
+    def suppressed_addresses(
+        self, now: str, after: str | None = None, limit: int = SUPPRESSION_LIMIT, contains: str | None = None
+    ) -> list[str]:
+        """Addresses announced as suppressed and not expired by ``now``, by address, after ``after``;
+        those that hold ``contains`` when given."""
+        where, args = ["(expires_at IS NULL OR expires_at > ?)"], [now]
+        if after is not None:
+            where.append("address > ?")
+            args.append(after)
+        if contains:
+            where.append("address LIKE ? ESCAPE '!'")
+            args.append("%" + contains.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%")
+        statement = f"SELECT address FROM suppression_state WHERE {' AND '.join(where)} ORDER BY address LIMIT ?"
+        return [r[0] for r in self._read(statement, (*args, limit))]
