@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import subprocess
@@ -135,7 +136,26 @@ class TestRecipientsAndQuarantine:
         request(server.port, "POST", "/sns", b"{oops")
         status, items = get(server, "/api/quarantine")
         assert status == 200
-        assert items[0]["body"] == "{oops"
+        assert items[0]["preview"] == "{oops"
+        assert items[0]["reason"].startswith("body is not JSON")
+        assert (items[0]["size"], items[0]["truncated"], items[0]["authenticated"]) == (5, False, False)
+
+    def test_quarantine_lists_previews_and_gives_one_body_byte_for_byte(self, server: Server) -> None:
+        """A list never carries whole bodies; one record by its id does, exactly, even when not UTF-8."""
+        garbage = b"\x00\xff\xfe not json " + b"x" * 20_000
+        request(server.port, "POST", "/sns", garbage)
+        request(server.port, "POST", "/sns", b"[" * 200 + b"junk")
+        status, items = get(server, "/api/quarantine?limit=10")
+        assert status == 200
+        listed = next(i for i in items if i["size"] == len(garbage))
+        assert listed["truncated"] is True
+        assert "body" not in listed
+        assert len(listed["preview"]) <= 300
+        status, one = get(server, f"/api/quarantine/{listed['id']}")
+        assert (status, one["body_encoding"]) == (200, "base64")
+        assert base64.b64decode(one["body"]) == garbage
+        assert get(server, "/api/quarantine/999999")[0] == 404
+        assert get(server, "/api/quarantine/abc")[0] == 404
 
 
 class TestAuthAndHealth:

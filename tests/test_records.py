@@ -68,7 +68,7 @@ def test_invalid_line_in_the_middle_of_json_lines() -> None:
     items = read(data)
     assert values(items) == [{"n": 1}, {"n": 3}]
     (bad,) = rejected(items)
-    assert bad.body == '{"n": 2,, }\n'
+    assert bad.body == b'{"n": 2,, }'
     assert bad.location == "f:2"
     assert "invalid JSON" in bad.reason
 
@@ -84,7 +84,7 @@ def test_garbage_before_a_pretty_printed_document() -> None:
     data = b"not json at all\n" + json.dumps({"n": 9}, indent=2).encode()
     items = read(data)
     assert values(items) == [{"n": 9}]
-    assert rejected(items)[0].body.startswith("not json")
+    assert rejected(items)[0].body.startswith(b"not json")
 
 
 def test_truncated_last_record() -> None:

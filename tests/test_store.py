@@ -90,7 +90,7 @@ def test_unparseable_records_are_quarantined_with_reason(store: Store) -> None:
     items = store.quarantined()
     reasons = sorted(i.reason for i in items)
     assert "unknown SES event type 'Teleport'" in reasons[1]
-    assert any(i.body.startswith("{broken") for i in items)
+    assert any(i.preview.startswith(b"{broken") for i in items)
 
 
 def test_unknown_address_has_no_messages(store: Store) -> None:
@@ -197,7 +197,15 @@ def test_parallel_ingest_equals_inline_ingest(tmp_path: Path, monkeypatch: pytes
         finally:
             store.close()
     assert outcomes[1] == outcomes[2]
-    assert outcomes[2][0] == {"records": 300, "events": 300, "duplicates": 30, "duplicate_events": 0, "quarantined": 1}
+    assert outcomes[2][0] == {
+        "records": 300,
+        "events": 300,
+        "duplicates": 30,
+        "duplicate_records": 30,
+        "duplicate_events": 0,
+        "quarantined": 1,
+        "notes": 0,
+    }
     assert set(outcomes[2][1].values()) == {Status.DELIVERED}
 
 

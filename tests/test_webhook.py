@@ -70,7 +70,10 @@ class TestResponseTable:
             (b"hello", "not JSON"),
             (b'{"Type": "Notification"', "not JSON"),
             (b"[1, 2, 3]", "not an SNS message"),
-            (json.dumps(event("Send", "m-2", ["a@example.com"], "2026-11-20T10:00:00Z")).encode(), "not an SNS"),
+            (
+                json.dumps(event("Send", "m-2", ["a@example.com"], "2026-11-20T10:00:00Z")).encode(),
+                "raw message delivery",
+            ),
         ],
     )
     def test_unparseable_is_400_and_quarantined(self, servers: Start, body: bytes, reason: str) -> None:
@@ -80,7 +83,7 @@ class TestResponseTable:
         assert reason in response.json()["error"]
         assert response.json()["status"] == 400
         (item,) = quarantine(server)
-        assert item["body"] == body.decode()
+        assert item["preview"] == body.decode()[:300]
         assert reason in item["reason"]
 
     def test_raw_delivery_is_explained(self, servers: Start) -> None:

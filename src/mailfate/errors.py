@@ -13,6 +13,9 @@
     ├── CertificateUnavailable             the signing certificate cannot be fetched now: HTTP 503
     ├── ConfirmationFailed                 confirming a subscription failed for now: HTTP 503
     ├── StorageError                       the database failed; nothing was acknowledged: HTTP 503
+    │   ├── StorageBusy                    another writer held the database too long: HTTP 503
+    │   └── UnstorableData                 the database refused a value: that record goes to quarantine
+    ├── RecordConflict                     a record key already stored with other content: quarantined
     └── UsageError                         the caller asked for something impossible: exit 2 / HTTP 400
 """
 
@@ -61,6 +64,25 @@ class ConfirmationFailed(MailfateError):
 
 class StorageError(MailfateError):
     """The store could not durably record what it was given."""
+
+
+class StorageBusy(StorageError):
+    """Another writer (maybe another process) held the database longer than a write may wait."""
+
+
+class UnstorableData(StorageError):
+    """The database refused a value of the batch (not the database failing): the record that carries
+    it is found and quarantined, and the others are stored."""
+
+
+class RecordConflict(MailfateError):
+    """Records whose key (SNS MessageId, EventBridge id) is stored already, or earlier in the same
+    batch, with different content. Raised before anything is committed; ``items`` are their positions
+    in the batch, which go to quarantine when it is written again."""
+
+    def __init__(self, items: dict[int, str]) -> None:
+        super().__init__(f"{len(items)} records reuse a stored key with different content")
+        self.items = items
 
 
 class UsageError(MailfateError):

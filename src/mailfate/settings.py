@@ -14,6 +14,7 @@ from mailfate.core.suppression import Policy
 from mailfate.errors import UsageError
 from mailfate.outbound.webhooks import WebhookConfig
 from mailfate.store.base import DEFAULT_URL
+from mailfate.store.quarantine import QuarantineLimits
 
 CONFIRM_MODES = ("url", "api", "off")
 
@@ -37,6 +38,8 @@ SETTINGS: dict[str, str] = {
     "MAILFATE_WEBHOOK_RETRY_HOURS": "Hours a change is retried after its first failed delivery; default 24.",
     "MAILFATE_WEBHOOK_BACKOFF": "Seconds before the first retry, doubling after each failure, with jitter; default 10.",
     "MAILFATE_WEBHOOK_MAX_BACKOFF": "Longest wait between two attempts, in seconds; default 3600.",
+    "MAILFATE_QUARANTINE_MAX_MB": "Quarantine size budget in MiB; past it the oldest unsigned junk goes first; 256.",
+    "MAILFATE_QUARANTINE_RETENTION_DAYS": "Days the server keeps a quarantined record; default 30.",
 }
 
 
@@ -53,6 +56,7 @@ class Settings:
     log_level: str = "INFO"
     policy: Policy = field(default_factory=Policy)
     webhooks: WebhookConfig | None = None
+    quarantine: QuarantineLimits = field(default_factory=QuarantineLimits)
 
     @property
     def database_url(self) -> str:
@@ -88,6 +92,10 @@ class Settings:
                 soft_bounce_expiry=timedelta(days=_number(env, "MAILFATE_SOFT_BOUNCE_EXPIRY_DAYS", 30.0, float)),
             ),
             webhooks=_webhooks(env),
+            quarantine=QuarantineLimits(
+                max_bytes=int(_number(env, "MAILFATE_QUARANTINE_MAX_MB", 256.0, float) * 1024 * 1024),
+                retention_days=_number(env, "MAILFATE_QUARANTINE_RETENTION_DAYS", 30.0, float),
+            ),
         )
 
 

@@ -69,10 +69,12 @@ def cmd_consume(args: argparse.Namespace) -> int:
     from mailfate.outbound.webhooks import WebhookSender
     from mailfate.sns.certs import CertificateCache
     from mailfate.sns.verify import Verifier
-    from mailfate.sources.sqs import SqsConsumer, sqs_client
+    from mailfate.sources.sqs import SqsConsumer, check_queue_url, sqs_client
 
     settings = Settings.from_env()
     configure(settings.log_level)
+    check_queue_url(args.queue_url)  # QueueUnusable: one line, exit 1
+    client = sqs_client(args.queue_url, args.region)
     verifier = None
     if args.verify:
         cache = CertificateCache(certs_dir=settings.sns_certs_dir, max_size=settings.cert_cache_size)
@@ -85,7 +87,8 @@ def cmd_consume(args: argparse.Namespace) -> int:
     try:
         if sender:
             sender.start()
-        consumer = SqsConsumer(store, sqs_client(args.queue_url, args.region), args.queue_url, verifier, args.wait)
+        consumer = SqsConsumer(store, client, args.queue_url, verifier, args.wait)
+        consumer.check()  # a queue that does not exist, or may not be read: one line, exit 1
         stats = consumer.run(stop)
     finally:
         if sender:

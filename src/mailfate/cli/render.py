@@ -60,7 +60,7 @@ def quarantine_text(items: list[QuarantineItem]) -> str:
     lines = []
     for item in items:
         where = f" {item.location}" if item.location else ""
-        preview = item.body.strip().replace("\n", " ")[:80]
+        preview = item.to_json()["preview"].strip().replace("\n", " ")[:80]
         lines.append(f"#{item.id}  {item.received_at}  {item.transport}{where}\n    {item.reason}\n    {preview}")
     return "\n".join(lines)
 

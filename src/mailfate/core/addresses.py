@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from mailfate.errors import UsageError
 
@@ -13,13 +14,17 @@ def normalize_address(raw: str) -> str:
     """``"Jane Doe" <Jane@Example.COM>`` becomes ``jane@example.com``.
 
     The whole address is lower-cased: SES and every major mailbox provider treat the local part
-    case-insensitively, and one recipient must not split into two fates over capitalisation.
+    case-insensitively, and one recipient must not split into two fates over capitalisation. For the
+    same reason it is put in Unicode NFC (an accented letter typed as one code point or as two is one
+    address), and a ``<`` that never closes still starts the address (``Jane <jane@example.com``).
     """
-    text = raw.strip()
+    text = raw.strip() if raw.isascii() else unicodedata.normalize("NFC", raw).strip()
     found = _BRACKETED.findall(text)
     if found:
         text = found[-1]
-    return text.strip().strip('"').strip().lower()
+    elif "<" in text:
+        text = text.rsplit("<", 1)[1]
+    return text.strip().strip('"').strip().strip("<>").strip().lower()
 
 
 def email_address(raw: str) -> str:

@@ -185,6 +185,8 @@ def explain_fate(summary: Summary) -> str:
             return f"Soft bounce {kind}{dsn}: SES stopped retrying; sending again later may work."
         case Status.DELIVERED if summary.auto_reply:
             return f"Delivered; the {kind} bounce that came with it is an automatic reply, not a bounce."
+        case Status.DELIVERED if summary.not_spam and not summary.engaged:
+            return "Delivered: the recipient marked it as not spam, so it reached the mailbox."
         case Status.DELIVERED:
             seen = " and clicked" if summary.clicked else " and opened" if summary.opened else ""
             return f"Delivered to the recipient's mail server{seen}."

@@ -83,6 +83,8 @@ class Summary:
     address_raw: str = field(default="", metadata={"merge": "max"})
     #: The earliest Delivery: a delivery between soft bounces breaks a soft-bounce streak (suppression).
     delivered_at: str | None = field(default=None, metadata={"merge": "min"})
+    #: A not-spam complaint: the mail reached the mailbox (rule 6), though no Delivery may say so.
+    not_spam: bool = field(default=False, metadata={"merge": "or"})
 
     def merge(self, other: Summary) -> Summary:
         values: dict[str, Any] = {}
@@ -122,7 +124,7 @@ STATUS_RULES: tuple[tuple[Status, Callable[[Summary], bool], str], ...] = (
         lambda s: s.soft_bounce or (s.ambiguous_bounce and not s.engaged),
         "soft_bounce OR (ambiguous_bounce AND NOT engaged)",
     ),
-    (Status.DELIVERED, lambda s: s.engaged, "engaged"),
+    (Status.DELIVERED, lambda s: s.engaged or s.not_spam, "engaged OR not_spam"),
     (Status.DELAYED, lambda s: s.delayed, "delayed"),
     (Status.SENT, lambda s: True, "TRUE"),
 )
@@ -156,7 +158,7 @@ def summarize_event(event: Event) -> Summary:
             }
             text = _json(info)
             rank = _rank("1" if counts else "0", event.timestamp, event.feedback_id, text)
-            return Summary(**base, complaint=counts, complaint_rank=rank, complaint_info=text)
+            return Summary(**base, complaint=counts, not_spam=not counts, complaint_rank=rank, complaint_info=text)
         case Kind.BOUNCE:
             cls, reclassified = classify_bounce(d)
             info = {

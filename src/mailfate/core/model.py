@@ -7,11 +7,14 @@ one :class:`Mail` describing the message they belong to. Nothing here does I/O.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from mailfate.core.jsonutil import loads
 
 
 class Kind(StrEnum):
@@ -112,7 +115,8 @@ class Event:
     def identity(self) -> str:
         """What makes two arrivals the same event, whatever route they took (SPEC section 3)."""
         parts = (self.kind.value, self.message_id, self.recipient, self.timestamp, self.feedback_id)
-        return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
+        data = "\x1f".join(parts).encode("utf-8", "surrogatepass")  # parsed text is storable; never fail here
+        return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 class RecordKind(StrEnum):
@@ -144,9 +148,59 @@ class Record:
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
-    """A record that could not be understood: it goes to quarantine with the reason."""
+    """A record that could not be understood: it goes to quarantine with the reason.
+
+    ``body`` is kept exactly: bytes as they arrived (NUL bytes and invalid UTF-8 included), or text.
+    ``size`` is set instead of the body for a record too large to hold in memory (``body`` then holds
+    only its beginning), so that it is kept by reference to where it lies. ``authenticated`` is False
+    for what anyone could have sent (a body posted to ``/sns`` before any signature was checked): the
+    quarantine's size budget drops that first.
+    """
 
     reason: str
-    body: str
+    body: str | bytes
     transport: str = "file"
     location: str | None = None
+    size: int | None = None
+    authenticated: bool = True
+
+    @property
+    def raw(self) -> bytes:
+        """The body as bytes (text that cannot be UTF-8 keeps its lone surrogates as their code units)."""
+        return self.body if isinstance(self.body, bytes) else self.body.encode("utf-8", "surrogatepass")
+
+
+def conflicting(record: Record, reason: str) -> Rejected:
+    """A record kept in quarantine because its key is taken by other content."""
+    return Rejected(reason, record.body, record.transport, record.key)
+
+
+def same_content(a: str, b: str) -> bool:
+    """Whether two bodies that carry the same record key say the same thing.
+
+    One SNS notification arrives as different text by different routes (an HTTP POST, an SQS body, a
+    file that decoded its ``Message``): what SNS signed (its type, topic and ``Message``) decides, and
+    for other records the decoded document does.
+    """
+    if a == b:
+        return True
+    return bool(_content(a) == _content(b))
+
+
+def _content(body: str) -> Any:
+    try:
+        value = loads(body)
+    except ValueError:
+        return body
+    while isinstance(value, dict) and isinstance(value.get("Body"), str) and "Type" not in value:
+        try:  # an SQS message around it
+            value = loads(value["Body"])
+        except ValueError:
+            break
+    if isinstance(value, dict) and "Type" in value and "Message" in value:
+        message = value["Message"]
+        if isinstance(message, str):
+            with contextlib.suppress(ValueError):
+                message = loads(message)
+        return (value.get("Type"), value.get("TopicArn"), message)
+    return value

@@ -56,6 +56,8 @@ class StatsQuery:
         try:
             end = parse_timestamp(until) if until else now
             start = parse_timestamp(since) if since else end - timedelta(days=7)
+        except OverflowError as exc:  # a week before the first day of the calendar
+            raise UsageError("until is too early: give since as well") from exc
         except BadTimestamp as exc:
             raise UsageError(f"since and until must be ISO 8601 times: {exc}") from exc
         if start >= end:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -186,24 +187,54 @@ class RecipientView:
         return body
 
 
+#: How much of a quarantined body a list shows (the whole body is one request away).
+PREVIEW_BYTES = 300
+
+
 @dataclass(frozen=True, slots=True)
 class QuarantineItem:
+    """A quarantined record. Lists carry the beginning of the body (``body`` is None); one item read
+    by its id carries all of it, byte for byte."""
+
     id: int
     received_at: str
     transport: str
     location: str | None
     reason: str
-    body: str
+    size: int
+    authenticated: bool
+    preview: bytes
+    body: bytes | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """The list form: a preview as text (invalid UTF-8 shown as U+FFFD)."""
         return {
             "id": self.id,
             "received_at": self.received_at,
             "source": self.transport,
             "location": self.location,
             "reason": self.reason,
-            "body": self.body,
+            "size": self.size,
+            "authenticated": self.authenticated,
+            "preview": _preview(self.preview),
+            "truncated": self.size > len(self.preview),
         }
+
+    def to_json_with_body(self) -> dict[str, Any]:
+        """One item with its whole body: as text when it is UTF-8 without NUL, else base64."""
+        body = self.body or b""
+        try:
+            text, encoding = body.decode("utf-8"), "utf-8"
+            if "\x00" in text:
+                raise UnicodeDecodeError("utf-8", body, 0, 1, "NUL")
+        except UnicodeDecodeError:
+            text, encoding = base64.b64encode(body).decode(), "base64"
+        return {**self.to_json(), "body": text, "body_encoding": encoding}
+
+
+def _preview(data: bytes) -> str:
+    text = data[:PREVIEW_BYTES].decode("utf-8", errors="replace")
+    return "".join(c if c.isprintable() or c in "\n\t" else "\ufffd" for c in text)
 
 
 @dataclass(slots=True)
@@ -228,12 +259,16 @@ class IngestResult:
         self.outcomes.extend(other.outcomes)
 
     def to_json(self) -> dict[str, int]:
+        """Each count apart: ``duplicates`` are records already stored (by SNS MessageId or content),
+        ``duplicate_events`` events of new records that had arrived by another route."""
         return {
             "records": self.records,
             "events": self.events,
             "duplicates": self.duplicates,
+            "duplicate_records": self.duplicates,
             "duplicate_events": self.duplicate_events,
             "quarantined": self.quarantined,
+            "notes": self.notes,
         }
 
 

@@ -75,7 +75,10 @@ class SnsMessage:
             "Type": self.type,
         }
         keys = _NOTIFICATION_KEYS if self.type == "Notification" else _CONFIRMATION_KEYS
-        return "".join(f"{k}\n{values[k]}\n" for k in keys if values[k] is not None).encode()
+        text = "".join(f"{k}\n{values[k]}\n" for k in keys if values[k] is not None)
+        # SNS signs UTF-8; text that is not Unicode (a lone surrogate escape) cannot be what it signed,
+        # so it is encoded as it stands and simply fails the check instead of raising here.
+        return text.encode("utf-8", "surrogatepass")
 
 
 def looks_like_sns(envelope: Any) -> bool:
@@ -142,6 +145,9 @@ def check_subscribe_url(url: str, message: SnsMessage) -> None:
 
 
 def _split(url: str, what: str) -> Any:
+    # urlsplit silently drops tabs and newlines, and would let through what no SNS URL contains.
+    if not url.isascii() or any(c <= " " or c == "\x7f" for c in url):
+        raise CertificateUrlRejected(f"{what} holds whitespace, control or non-ASCII characters")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018  (raises on a malformed port)

@@ -19,21 +19,29 @@ from typing import IO, Any
 from mailfate.core.model import Record, Rejected
 from mailfate.core.timestamps import now, parse_timestamp
 from mailfate.core.views import IngestResult
-from mailfate.errors import PayloadError, VerificationError
+from mailfate.errors import (
+    CertificateUnavailable,
+    PayloadError,
+    RecordConflict,
+    UnstorableData,
+    VerificationError,
+)
 from mailfate.sns.certs import CertificateCache
 from mailfate.sns.envelope import sns_message
 from mailfate.sns.verify import Verifier
 from mailfate.sources.parse import parse_record
-from mailfate.sources.records import Decoded, read_records, split_chunks
+from mailfate.sources.records import Decoded, Piece, decode_piece, split_chunks
 from mailfate.store.base import Store
 from mailfate.store.sql import PreparedBatch, prepare
 
-#: Lines per piece (and so per transaction) when ingesting files: large enough to amortise the commit,
+#: Records per chunk (and so per transaction) when ingesting files: large enough to amortise the commit,
 #: small enough that memory stays flat and a failure loses little work.
 CHUNK_LINES = 10_000
 
 #: An optional check of each record before it is stored (SNS signature verification for --verify).
 RecordCheck = Callable[[Record], None]
+#: How the reason of a record quarantined for a passing failure begins: ingest it again later.
+REPLAYABLE = "replayable: "
 
 
 def understand(
@@ -50,6 +58,9 @@ def understand(
         return Rejected(str(exc), decoded.text, transport, decoded.location)
     except VerificationError as exc:  # never stored as fact, but kept for a person to look at
         return Rejected(f"{type(exc).__name__}: {exc}", decoded.text, transport, decoded.location)
+    except CertificateUnavailable as exc:  # not the record's fault: kept to be replayed later
+        reason = f"{REPLAYABLE}signing certificate unavailable: {exc}"
+        return Rejected(reason, decoded.text, transport, decoded.location)
     return record
 
 
@@ -91,17 +102,22 @@ def ingest_stream(
     on_batch: Callable[[IngestResult], None] | None = None,
     workers: int | None = None,
 ) -> IngestResult:
-    """Read, parse and store a stream; each piece of about CHUNK_LINES lines is one transaction.
+    """Read, parse and store a stream; each chunk of about CHUNK_LINES records is one transaction.
 
-    Parsing is pure Python and the bottleneck, so with ``workers`` > 1 (default: one per core) pieces
+    Parsing is pure Python and the bottleneck, so with ``workers`` > 1 (default: one per core) chunks
     are parsed in worker processes while this process writes them, in order. ``check`` must then be
-    picklable (a module-level function or object).
+    picklable (a module-level function or object). A chunk that holds a record the store will not take
+    as it is (its key taken by other content, a value the database refuses) is parsed again here and
+    stored item by item through ``Store.ingest``, which quarantines that record alone.
     """
     total = IngestResult()
     chunks = split_chunks(stream, name, CHUNK_LINES)
     workers = os.cpu_count() or 1 if workers is None else workers
-    for prepared in _prepared(chunks, name, transport, check, workers):
-        result = store.write(prepared)
+    for chunk, prepared in _prepared(chunks, name, transport, check, workers):
+        try:
+            result = store.write(prepared)
+        except (RecordConflict, UnstorableData):
+            result = store.ingest(list(_understood(chunk, name, transport, check)), now())
         result.outcomes.clear()  # per-item outcomes matter to HTTP callers, not to bulk ingest
         total.add(result)
         if on_batch is not None:
@@ -109,41 +125,48 @@ def ingest_stream(
     return total
 
 
-def prepare_chunk(
-    chunk: tuple[int, bytes] | Rejected, name: str, transport: str, check: RecordCheck | None
-) -> PreparedBatch:
-    """Parse one piece of a stream into rows. Pure and picklable, so it runs in worker processes."""
+Chunk = list[Piece] | Rejected
+
+
+def _understood(chunk: Chunk, name: str, transport: str, check: RecordCheck | None) -> Iterator[Record | Rejected]:
     if isinstance(chunk, Rejected):
-        return prepare([chunk], now())
-    first_line, data = chunk
-    items = (understand(d, transport, check) for d in read_records(io.BytesIO(data), name, first_line))
-    return prepare(items, now())
+        yield chunk
+        return
+    for piece in chunk:
+        yield understand(decode_piece(piece, name), transport, check)
+
+
+def prepare_chunk(chunk: Chunk, name: str, transport: str, check: RecordCheck | None) -> PreparedBatch:
+    """Parse one chunk of a stream into rows. Pure and picklable, so it runs in worker processes."""
+    return prepare(_understood(chunk, name, transport, check), now())
 
 
 def _prepared(
-    chunks: Iterator[tuple[int, bytes] | Rejected],
+    chunks: Iterator[Chunk],
     name: str,
     transport: str,
     check: RecordCheck | None,
     workers: int,
-) -> Iterator[PreparedBatch]:
+) -> Iterator[tuple[Chunk, PreparedBatch]]:
     first = next(chunks, None)
     if first is None:
         return
     second = next(chunks, None)
     if second is None or workers <= 1:  # small input: starting processes would cost more than it saves
         for chunk in itertools.chain([first], [second] if second is not None else [], chunks):
-            yield prepare_chunk(chunk, name, transport, check)
+            yield chunk, prepare_chunk(chunk, name, transport, check)
         return
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_quiet_gc) as pool:
-        in_flight: collections.deque[Future[PreparedBatch]] = collections.deque()
+        in_flight: collections.deque[tuple[Chunk, Future[PreparedBatch]]] = collections.deque()
         for chunk in itertools.chain([first, second], chunks):
-            in_flight.append(pool.submit(prepare_chunk, chunk, name, transport, check))
+            in_flight.append((chunk, pool.submit(prepare_chunk, chunk, name, transport, check)))
             if len(in_flight) > workers:  # bounded read-ahead keeps memory flat
-                yield in_flight.popleft().result()
+                done, future = in_flight.popleft()
+                yield done, future.result()
         while in_flight:
-            yield in_flight.popleft().result()
+            done, future = in_flight.popleft()
+            yield done, future.result()
 
 
 @dataclass

@@ -1,18 +1,21 @@
 """Split a stream of bytes into JSON records, keeping what cannot be read.
 
-Accepts one JSON document, a JSON array of records, JSON Lines, pretty-printed documents one after
-another, and objects concatenated with no separator at all (as Firehose writes them to S3); any of these
-gzip-compressed. Reads line by line so that memory stays flat however large the file.
+Reads every layout a person or a tool writes: one document per line (leading whitespace and blank
+lines allowed), pretty-printed documents, documents concatenated with or without whitespace between
+them (as Firehose writes them to S3), and arrays of records however large; any of these
+gzip-compressed. The stream is read in blocks and scanned for where each document ends, so memory
+stays flat whatever the file holds: a record over :data:`MAX_RECORD_BYTES` (a gzip bomb, a line of a
+gigabyte) is not loaded but kept by reference, its beginning and its size, and reading goes on.
 
-A piece that is not valid JSON is yielded as a :class:`~mailfate.core.model.Rejected` and reading goes on
-at the next line that starts a new document, so one bad line never costs the records around it.
+A piece that is not valid JSON is yielded as a :class:`~mailfate.core.model.Rejected` with its bytes,
+and reading goes on at the next document, so one bad line never costs the records around it.
 """
 
 from __future__ import annotations
 
 import gzip
 import io
-import json
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,12 +23,23 @@ from typing import IO, Any, cast
 
 import orjson
 
+from mailfate.core.jsonutil import loads
 from mailfate.core.model import Rejected
 
-#: A single record larger than this is refused rather than buffered without end.
+#: A single record larger than this is kept by reference rather than loaded.
 MAX_RECORD_BYTES = 16 * 1024 * 1024
+#: How much of a record kept by reference is stored: enough for a person to recognise it.
+HEAD_BYTES = 64 * 1024
+BLOCK = 1024 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
-_decoder = json.JSONDecoder()
+_BOM = b"\xef\xbb\xbf"
+_BETWEEN = re.compile(rb"[ \t\r\n,]*")
+_IN_DOCUMENT = re.compile(rb'["{}\[\]\n]')
+_IN_STRING = re.compile(rb'["\\\n]')
+_END_OF_SCALAR = re.compile(rb"[\n,\]]")
+
+#: One piece of a stream: the line it starts on, and its bytes (one JSON document, or garbage).
+Piece = tuple[int, bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,155 +59,204 @@ def open_stream(raw: IO[bytes]) -> IO[bytes]:
     return cast(IO[bytes], buffered)
 
 
-def split_chunks(raw: IO[bytes], name: str = "-", lines: int = 5000) -> Iterator[tuple[int, bytes] | Rejected]:
-    """Cut a stream into pieces of about ``lines`` lines, each ``(first line number, bytes)``.
-
-    A piece ends only before a line that starts a top-level document (``{`` or ``[`` at column 0), so
-    every record lies whole inside one piece and the pieces can be read in parallel.
-    """
-    stream = open_stream(raw)
-    piece: list[bytes] = []
-    first = line_no = 1
-    try:
-        for line_no, line in enumerate(stream, start=1):
-            if len(piece) >= lines and line[:1] in (b"{", b"["):
-                yield first, b"".join(piece)
-                piece, first = [], line_no
-            piece.append(line)
-    except (OSError, EOFError, zlib.error) as exc:
-        # A truncated or corrupt gzip: what was read stays read; the rest is reported.
-        if piece:
-            yield first, b"".join(piece)
-        yield Rejected(f"cannot read past line {line_no}: {exc}", "", location=f"{name}:{line_no}")
-        return
-    if piece:
-        yield first, b"".join(piece)
+def split_pieces(raw: IO[bytes], name: str = "-") -> Iterator[Piece | Rejected]:
+    """Every document of the stream as a piece, in order; records too large to load, and a stream
+    that cannot be read to its end (a corrupt gzip), as Rejected. Never raises for bad content."""
+    yield from _Splitter(open_stream(raw), name).pieces()
 
 
-def read_records(raw: IO[bytes], name: str = "-", first_line: int = 1) -> Iterator[Decoded | Rejected]:
+def split_chunks(raw: IO[bytes], name: str = "-", pieces: int = 5000) -> Iterator[list[Piece] | Rejected]:
+    """The pieces of a stream in lists of about ``pieces``, to decode in parallel."""
+    chunk: list[Piece] = []
+    for piece in split_pieces(raw, name):
+        if isinstance(piece, Rejected):
+            yield piece
+            continue
+        chunk.append(piece)
+        if len(chunk) >= pieces:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def read_records(raw: IO[bytes], name: str = "-") -> Iterator[Decoded | Rejected]:
     """Yield every record of ``raw`` in order; never raises for bad content."""
-    stream = open_stream(raw)
-    pending: list[str] = []
-    pending_size = 0
-    start = line_no = first_line
-    try:
-        for line_no, line_bytes in enumerate(stream, start=first_line):
-            if not pending and line_bytes[:1] == b"{":
-                # The common case, one record per line: decode it whole with the fast decoder.
-                value = _whole_line(line_bytes)
-                if value is not None:
-                    yield Decoded(value, line_bytes.decode("utf-8", errors="replace").strip(), f"{name}:{line_no}")
-                    continue
-            line = _text(line_bytes, line_no)
-            if not pending:
-                if not line.strip():
-                    continue
-                start = line_no
-            elif _starts_document(line) and _complete(line):
-                # The open document never closed, and a new one begins here: the old one is bad.
-                yield _reject(pending, start, name)
-                pending, pending_size, start = [], 0, line_no
-            pending.append(line)
-            pending_size += len(line)
-            if not _may_close(line):
-                if pending_size > MAX_RECORD_BYTES:
-                    yield _reject(pending, start, name, f"record larger than {MAX_RECORD_BYTES} bytes")
-                    pending, pending_size = [], 0
-                continue
-            values, rest = _decode_pending(pending)
-            for bad in values.rejected:
-                yield _reject(bad, start, name)
-            for value, value_text in values.decoded:
-                yield Decoded(value, value_text, f"{name}:{start}")
-            if not rest:
-                pending, pending_size = [], 0
-            elif values.decoded:  # complete records, then the beginning of the next one
-                pending, pending_size, start = [rest], len(rest), line_no
-    except (OSError, EOFError, zlib.error) as exc:
-        # A truncated or corrupt gzip: what was read stays read; the rest is reported.
-        if pending:
-            yield _reject(pending, start, name)
-        yield Rejected(f"cannot read past line {line_no}: {exc}", "", location=f"{name}:{line_no + 1}")
-        return
-    if pending and "".join(pending).strip():
-        yield _reject(pending, start, name)
+    for piece in split_pieces(raw, name):
+        yield piece if isinstance(piece, Rejected) else decode_piece(piece, name)
 
 
-def _whole_line(line: bytes) -> Any:
+def decode_piece(piece: Piece, name: str) -> Decoded | Rejected:
+    line, data = piece
+    location = f"{name}:{line}"
     try:
-        value = orjson.loads(line)
+        value = orjson.loads(data)
     except orjson.JSONDecodeError:
-        return None  # maybe several objects on one line, or odd JSON: the careful path decides
-    return value if isinstance(value, dict) else None
-
-
-def _decode_all(text: str) -> tuple[list[tuple[Any, str]], str, str | None]:
-    """Decode every complete JSON value in ``text``; return them, the undecoded rest, and the error."""
-    values: list[tuple[Any, str]] = []
-    position, end = 0, len(text)
-    while True:
-        while position < end and text[position] in " \t\r\n,":
-            position += 1
-        if position >= end:
-            return values, "", None
         try:
-            value, stop = _decoder.raw_decode(text, position)
-        except json.JSONDecodeError as exc:
-            return values, text[position:], f"invalid JSON: {exc.msg} (column {exc.colno})"
-        chunk = text[position:stop]
-        if isinstance(value, list) and values == [] and position == 0 and text[stop:].strip() == "":
-            # A whole file that is one JSON array of records.
-            values.extend((item, json.dumps(item)) for item in value)
-        else:
-            values.append((value, chunk))
-        position = stop
+            value = loads(data)  # what orjson refuses but JSON allows, or the reason it is not JSON
+        except ValueError as exc:
+            return Rejected(f"invalid JSON: {str(exc)[:200]}", data, location=location)
+    return Decoded(value, data.decode("utf-8", errors="replace"), location)
 
 
-def _starts_document(line: str) -> bool:
-    # In pretty-printed JSON only the outermost braces sit at column 0.
-    return line[:1] in ("{", "[")
+class _Splitter:
+    """Finds where each top-level document ends, block by block.
 
+    Outside a document only whitespace and commas are skipped. A top-level array is opened, not read
+    whole: its elements are the documents. Inside a document the scanner jumps from one bracket or
+    quote to the next (a regular expression does the skipping), counting depth. Two things end a
+    document that never closes, so that reading can go on: a raw line break inside a string (JSON
+    does not allow one), and a line that starts with ``{`` at its first column (pretty-printers
+    indent what is nested, so that is the next document).
+    """
 
-def _may_close(line: str) -> bool:
-    # Only a line that starts at column 0 and ends with a bracket can end a top-level document;
-    # trying to decode after every nested "}" would make pretty-printed files quadratic.
-    return line[:1] in ("{", "[", "}", "]") and line.rstrip().endswith(("}", "]"))
+    def __init__(self, stream: IO[bytes], name: str) -> None:
+        self.stream, self.name = stream, name
+        self.buf = b""
+        self.pos = 0
+        self.line = 1
+        self.eof = False
+        self.failure: str | None = None
 
+    def _more(self) -> bool:
+        """Append about a block to the buffer, dropping what was consumed; False at the end of the stream."""
+        if self.eof:
+            return False
+        parts: list[bytes] = []
+        size = 0
+        read = getattr(self.stream, "read1", self.stream.read)  # read1: a cut gzip gives all it had
+        try:
+            while size < BLOCK:
+                part = read(BLOCK - size)
+                if not part:
+                    self.eof = True
+                    break
+                parts.append(part)
+                size += len(part)
+        except (OSError, EOFError, zlib.error) as exc:
+            self.eof, self.failure = True, f"cannot read past line {self.line}: {exc}"
+        if not parts:
+            return False
+        block = b"".join(parts)
+        if self.pos == 0 and self.line == 1 and not self.buf and block.startswith(_BOM):
+            block = block[len(_BOM) :]
+        self.buf = self.buf[self.pos :] + block
+        self.pos = 0
+        return True
 
-@dataclass(slots=True)
-class _Outcome:
-    decoded: list[tuple[Any, str]]
-    rejected: list[list[str]]
+    def pieces(self) -> Iterator[Piece | Rejected]:
+        in_array = False
+        while True:
+            self._skip_between()
+            if self.pos >= len(self.buf) and not self._more():
+                break
+            first = self.buf[self.pos : self.pos + 1]
+            if first == b"[" and not in_array:
+                in_array, self.pos = True, self.pos + 1  # a list of records: its elements are read one by one
+                continue
+            if first == b"]" and in_array:
+                in_array, self.pos = False, self.pos + 1
+                continue
+            piece = self._line_document() if first == b"{" and not in_array else None
+            yield piece or self._document(in_array)
+        if self.failure:
+            yield Rejected(self.failure, b"", location=f"{self.name}:{self.line}")
 
+    def _skip_between(self) -> None:
+        while True:
+            end = _BETWEEN.match(self.buf, self.pos).end()  # type: ignore[union-attr]
+            self.line += self.buf.count(b"\n", self.pos, end)
+            self.pos = end
+            if end < len(self.buf) or not self._more():
+                return
 
-def _decode_pending(pending: list[str]) -> tuple[_Outcome, str]:
-    """Decode the open document; if it is bad but a later line starts a good one, give up the bad part."""
-    values, rest, _ = _decode_all("".join(pending))
-    if not rest or values:
-        return _Outcome(values, []), rest
-    for index in range(len(pending) - 1, 0, -1):
-        if _starts_document(pending[index]):
-            values, rest, _ = _decode_all("".join(pending[index:]))
-            if values and not rest:
-                return _Outcome(values, [pending[:index]]), ""
-            break
-    return _Outcome([], []), rest
+    def _line_document(self) -> Piece | None:
+        """The common case, one record per line: the whole line when it is one JSON object."""
+        newline = self.buf.find(b"\n", self.pos)
+        while newline < 0 and len(self.buf) - self.pos <= MAX_RECORD_BYTES and self._more():
+            newline = self.buf.find(b"\n", self.pos)
+        end = newline if newline >= 0 else len(self.buf)
+        if end - self.pos > MAX_RECORD_BYTES:
+            return None
+        line = self.buf[self.pos : end].rstrip()
+        if not line.endswith(b"}") or line.count(b"{") != line.count(b"}") or line.count(b"[") != line.count(b"]"):
+            return None
+        try:
+            if not isinstance(orjson.loads(line), dict):
+                return None
+        except orjson.JSONDecodeError:
+            return None  # several documents on one line, or odd JSON: the scanner decides
+        piece = (self.line, line)
+        self.pos = end
+        return piece
 
+    def _document(self, in_array: bool) -> Piece | Rejected:
+        """One document (or a stretch of garbage) from the current position."""
+        start_line, start = self.line, self.pos
+        depth, in_string = 0, False
+        scalar = self.buf[start : start + 1] not in (b"{", b"[")
+        position = start
+        while True:
+            if scalar:
+                match = _END_OF_SCALAR.search(self.buf, position)
+                while match and not in_array and match.group() != b"\n":
+                    match = _END_OF_SCALAR.search(self.buf, match.end())
+                if match:
+                    return self._finish(start_line, start, match.start())
+                position = len(self.buf)
+            else:
+                match = (_IN_STRING if in_string else _IN_DOCUMENT).search(self.buf, position)
+                if match is not None:
+                    char, position = match.group(), match.end()
+                    if char == b"\\":
+                        position += 1  # the escaped character, whatever it is
+                    elif char == b'"':
+                        in_string = not in_string
+                    elif char == b"\n":
+                        self.line += 1
+                        if in_string or (depth > 0 and self.buf[position : position + 1] == b"{"):
+                            return self._finish(start_line, start, position - 1)  # it never closed
+                    elif char in b"{[":
+                        depth += 1
+                    else:
+                        depth -= 1
+                        if depth <= 0:
+                            return self._finish(start_line, start, position)
+                    continue
+                position = len(self.buf)
+            if position - start > MAX_RECORD_BYTES:
+                return self._too_large(start_line, start, position)
+            shift = self.pos
+            if not self._more():
+                return self._finish(start_line, start, len(self.buf))
+            position, start = position - shift, start - shift
 
-def _complete(line: str) -> bool:
-    values, rest, _ = _decode_all(line)
-    return bool(values) and not rest
+    def _too_large(self, line: int, start: int, position: int) -> Rejected:
+        """Keep the beginning of a record too large to load, and skip to the next line that starts a
+        document (or the end), in blocks, without looking at what lies between (``position``: how far
+        lines were counted already)."""
+        head = self.buf[start : start + HEAD_BYTES]
+        size = 0
+        while True:
+            found = self.buf.find(b"\n{", position)
+            if found >= 0:
+                self.line += self.buf.count(b"\n", position, found + 1)
+                size += found - start
+                self.pos = found + 1
+                break
+            keep = len(self.buf) - 1  # a line break at the very end may start the next document
+            self.line += self.buf.count(b"\n", position, keep)
+            size += keep - start
+            self.pos = start = position = keep
+            if not self._more():
+                size += len(self.buf) - self.pos
+                self.line += self.buf.count(b"\n", self.pos)
+                self.pos = len(self.buf)
+                break
+            start = position = 0
+        reason = f"record larger than {MAX_RECORD_BYTES} bytes ({size} bytes): kept by reference, its first bytes"
+        return Rejected(reason, head, location=f"{self.name}:{line}", size=size)
 
-
-def _text(line: bytes, line_no: int) -> str:
-    if line_no == 1 and line.startswith(b"\xef\xbb\xbf"):
-        line = line[3:]
-    return line.decode("utf-8", errors="replace")
-
-
-def _reject(lines: list[str], start: int, name: str, reason: str | None = None) -> Rejected:
-    text = "".join(lines)
-    if reason is None:
-        _, _, error = _decode_all(text)
-        reason = error or "invalid JSON"
-    return Rejected(reason, text, location=f"{name}:{start}")
+    def _finish(self, line: int, start: int, stop: int) -> Piece:
+        self.pos = stop
+        return (line, self.buf[start:stop].strip())

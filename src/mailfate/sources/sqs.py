@@ -14,11 +14,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from mailfate.core.jsonutil import loads
 from mailfate.core.model import Record, Rejected
 from mailfate.core.timestamps import now
-from mailfate.errors import PayloadError, StorageError, UsageError, VerificationError
+from mailfate.core.views import IngestResult
+from mailfate.errors import (
+    CertificateUnavailable,
+    MailfateError,
+    PayloadError,
+    StorageError,
+    UsageError,
+    VerificationError,
+)
 from mailfate.logs import logger
 from mailfate.sns.envelope import sns_message
 from mailfate.sns.verify import Verifier
@@ -39,7 +48,11 @@ class ConsumeStats:
 
 
 def understand_body(body: str, message_id: str, verifier: Verifier | None) -> Record | Rejected:
-    """One SQS body (SNS envelope, raw SES event, EventBridge event) as a record, or why not."""
+    """One SQS body (SNS envelope, raw SES event, EventBridge event) as a record, or why not.
+
+    Never raises for what the body holds: one bad message of a batch must not cost the others. Only a
+    signing certificate that cannot be fetched right now raises (CertificateUnavailable): that message
+    stays on the queue and comes back later."""
     location = f"sqs:{message_id}"
     try:
         record = parse_record(loads(body), body, "sqs")
@@ -47,10 +60,47 @@ def understand_body(body: str, message_id: str, verifier: Verifier | None) -> Re
             verifier.verify(sns_message(record.sns))
     except ValueError as exc:  # PayloadError is a ValueError, and so is bad JSON
         reason = str(exc) if isinstance(exc, PayloadError) else f"body is not JSON: {exc}"
-        return Rejected(reason, body, "sqs", location)
+        return Rejected(reason[:500], body, "sqs", location)
     except VerificationError as exc:  # never stored as fact; kept for a person to look at
-        return Rejected(f"{type(exc).__name__}: {exc}", body, "sqs", location)
+        return Rejected(f"{type(exc).__name__}: {exc}"[:500], body, "sqs", location)
+    except CertificateUnavailable:
+        raise
+    except Exception as exc:  # a bug must not jam the queue: keep the message, say what happened
+        logger.exception("sqs.understand_failed", extra={"fields": {"message_id": message_id}})
+        return Rejected(f"cannot be understood: {type(exc).__name__}: {exc}"[:500], body, "sqs", location)
     return record
+
+
+#: Error codes that no retry can fix: the consumer stops with one line and exit 1.
+FATAL_CODES = frozenset(
+    {
+        "AWS.SimpleQueueService.NonExistentQueue",
+        "QueueDoesNotExist",
+        "NonExistentQueue",
+        "AccessDenied",
+        "AccessDeniedException",
+        "InvalidAddress",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "SignatureDoesNotMatch",
+        "InvalidParameterValue",
+    }
+)
+
+
+class QueueUnusable(MailfateError):
+    """The queue does not exist, or this identity may not use it: retrying cannot help."""
+
+
+def check_queue_url(queue_url: str) -> None:
+    """``https://sqs.<region>.amazonaws.com/<account>/<name>`` (or any http(s) URL with a queue path)."""
+    try:
+        parts = urlsplit(queue_url)
+        usable = parts.scheme in ("https", "http") and bool(parts.hostname) and parts.path.strip("/") != ""
+    except ValueError:
+        usable = False
+    if not usable:
+        raise QueueUnusable(f"{queue_url!r} is not a queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)")
 
 
 class SqsConsumer:
@@ -71,8 +121,21 @@ class SqsConsumer:
         self.sleep = sleep
         self.stats = ConsumeStats()
 
+    def check(self) -> None:
+        """Fail at once, with the reason, when the queue cannot be used (QueueUnusable), rather than
+        retrying for ever; a transient failure here is left for the loop to retry."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])
+        except ClientError as exc:
+            if _code(exc) in FATAL_CODES:
+                raise QueueUnusable(f"cannot use queue {self.queue_url}: {_message(exc)}") from exc
+            logger.warning("sqs.check_failed", extra={"fields": {"reason": str(exc)}})
+
     def run(self, stop: threading.Event, max_batches: int | None = None) -> ConsumeStats:
-        """Consume until ``stop`` is set (after finishing the batch in hand) or ``max_batches`` ran."""
+        """Consume until ``stop`` is set (after finishing the batch in hand) or ``max_batches`` ran.
+        Raises QueueUnusable when the queue goes away or may no longer be read."""
         batches = 0
         failures = 0
         while not stop.is_set() and (max_batches is None or batches < max_batches):
@@ -80,11 +143,12 @@ class SqsConsumer:
             try:
                 self.consume_once()
                 failures = 0
-            except StorageError as exc:
+            except (StorageError, _Transient) as exc:
                 # Not deleted: the messages come back after the visibility timeout. Back off meanwhile.
                 failures += 1
-                self.stats.storage_failures += 1
-                logger.warning("sqs.storage_unavailable", extra={"fields": {"reason": str(exc)}})
+                if isinstance(exc, StorageError):
+                    self.stats.storage_failures += 1
+                    logger.warning("sqs.storage_unavailable", extra={"fields": {"reason": str(exc)}})
                 stop.wait(min(30.0, 0.5 * 2**failures))
         return self.stats
 
@@ -96,16 +160,27 @@ class SqsConsumer:
             response = self.client.receive_message(
                 QueueUrl=self.queue_url, MaxNumberOfMessages=BATCH, WaitTimeSeconds=self.wait_seconds
             )
-        except (BotoCoreError, ClientError) as exc:
+        except ClientError as exc:
+            if _code(exc) in FATAL_CODES:
+                raise QueueUnusable(f"cannot use queue {self.queue_url}: {_message(exc)}") from exc
             logger.warning("sqs.receive_failed", extra={"fields": {"reason": str(exc)}})
-            self.sleep(1.0)
-            return 0
+            raise _Transient from exc
+        except BotoCoreError as exc:  # the network, a timeout: try again after a pause
+            logger.warning("sqs.receive_failed", extra={"fields": {"reason": str(exc)}})
+            raise _Transient from exc
         messages = response.get("Messages", [])
         if not messages:
             return 0
-        items = [understand_body(m.get("Body", ""), m.get("MessageId", "?"), self.verifier) for m in messages]
-        result = self.store.ingest(items, now())  # StorageError: nothing is deleted
-        self._delete(messages)
+        kept: list[dict[str, Any]] = []
+        items: list[Record | Rejected] = []
+        for m in messages:
+            try:
+                items.append(understand_body(m.get("Body", ""), m.get("MessageId", "?"), self.verifier))
+                kept.append(m)
+            except CertificateUnavailable as exc:  # left on the queue: it comes back after the timeout
+                logger.warning("sqs.certificate_unavailable", extra={"fields": {"reason": str(exc)}})
+        result = self.store.ingest(items, now()) if items else IngestResult()  # StorageError: none deleted
+        self._delete(kept)
         self.stats.received += len(messages)
         self.stats.stored += result.records
         self.stats.duplicates += result.duplicates
@@ -117,6 +192,8 @@ class SqsConsumer:
     def _delete(self, messages: list[dict[str, Any]]) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
+        if not messages:
+            return
         entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
         try:
             response = self.client.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
@@ -126,6 +203,19 @@ class SqsConsumer:
             return
         if response.get("Failed"):
             logger.warning("sqs.delete_failed", extra={"fields": {"failed": len(response["Failed"])}})
+
+
+class _Transient(Exception):
+    """A receive that failed for now (throttled, the network, a 5xx): the loop backs off and tries again."""
+
+
+def _code(exc: Any) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _message(exc: Any) -> str:
+    error = exc.response.get("Error", {})
+    return f"{error.get('Code', '?')}: {error.get('Message') or 'no message'}"
 
 
 def queue_region(queue_url: str) -> str | None:

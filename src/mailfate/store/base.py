@@ -50,7 +50,17 @@ class Store(Protocol):
         """The addresses the suppression list pages through (see core.suppression.suppression_page)."""
         ...
 
-    def quarantined(self, limit: int = 100) -> list[QuarantineItem]: ...
+    def quarantined(self, limit: int = 100) -> list[QuarantineItem]:
+        """The newest quarantined records, newest first, each with the beginning of its body."""
+        ...
+
+    def quarantined_item(self, item_id: int) -> QuarantineItem | None:
+        """One quarantined record with its whole body, byte for byte."""
+        ...
+
+    def trim_quarantine(self, max_bytes: int | None, before: str | None) -> tuple[int, int]:
+        """Drop the oldest unauthenticated records past ``max_bytes``, and all received before ``before``."""
+        ...
 
     def suppression_facts(
         self, addresses: Sequence[str] | None = None

@@ -13,18 +13,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mailfate.core.changes import Change
-from mailfate.core.model import Record, Rejected
+from mailfate.core.jsonutil import dumps, loads, storable
+from mailfate.core.model import Record, Rejected, conflicting, same_content
 from mailfate.core.stats import ALL_COUNTS
 from mailfate.core.suppression import Action, FateFacts, Policy
-from mailfate.core.views import IngestResult, QuarantineItem
+from mailfate.core.views import IngestResult
+from mailfate.errors import RecordConflict, UnstorableData
 from mailfate.store import feed, sql
 from mailfate.store.outbox import Outbox
 from mailfate.store.pages import PagedReads
+from mailfate.store.quarantine import QUARANTINE_INSERT, QuarantineStore
 from mailfate.store.reputation import ReputationQueries, count_columns
 from mailfate.store.tx import Transaction, chunks, marks
 
 
-class SqlStore(PagedReads, Outbox, ReputationQueries, ABC):
+class SqlStore(PagedReads, Outbox, QuarantineStore, ReputationQueries, ABC):
     url: str
     dialect: sql.Dialect
     policy: Policy  # the suppression rules, for announcing suppression changes
@@ -45,42 +48,71 @@ class SqlStore(PagedReads, Outbox, ReputationQueries, ABC):
     # -- writing ------------------------------------------------------------------------------------
 
     def ingest(self, items: Sequence[Record | Rejected], received_at: str) -> IngestResult:
-        return self.write(sql.prepare(items, received_at))
+        """Store ``items``: a record whose key is taken by other content, or whose values the database
+        refuses, goes to quarantine alone; the others are stored. Raises StorageError only when the
+        database itself fails (then nothing of this call may be acknowledged)."""
+        pending = list(items)
+        for _ in range(3):  # a conflict turns items into quarantine; a new one needs a concurrent writer
+            try:
+                return self.write(sql.prepare(pending, received_at))
+            except RecordConflict as conflict:
+                pending = [_conflicting(item, conflict.items.get(i)) for i, item in enumerate(pending)]
+            except UnstorableData as exc:
+                if len(pending) == 1:
+                    pending = [_unstorable(pending[0], exc)]
+                    continue
+                half = len(pending) // 2  # find the item the database refuses; each half commits alone
+                result = self.ingest(pending[:half], received_at)
+                result.add(self.ingest(pending[half:], received_at))
+                return result
+        return self.write(sql.prepare(pending, received_at))
 
     def write(self, batch: sql.PreparedBatch) -> IngestResult:
-        """Commit a prepared batch in one transaction: all of it, or (raising StorageError) none of it."""
+        """Commit a prepared batch in one transaction: all of it, or (raising) none of it.
+
+        :class:`RecordConflict` when a record reuses a stored key with other content, and
+        :class:`UnstorableData` when the database refuses a value: :meth:`ingest` handles both."""
         with self._transaction() as tx:
             return self._write(tx, batch)
 
     def _write(self, tx: Transaction, batch: sql.PreparedBatch) -> IngestResult:
         result = IngestResult()
-        seen = self._existing_keys(tx, [k for k in batch.keys if k is not None])
+        stored = self._stored_elsewhere(tx, batch)
+        first_body: dict[str, str] = {}
+        conflicts: dict[int, str] = {}
         new: set[str] = set()
         events_of_duplicates = 0
-        for key, event_count in zip(batch.keys, batch.event_counts, strict=True):
+        row = 0
+        for index, (key, event_count) in enumerate(zip(batch.keys, batch.event_counts, strict=True)):
             if key is None:
                 result.quarantined += 1
                 result.outcomes.append("quarantined")
-            elif key in seen or key in new:
+                continue
+            body = batch.records[row][5]
+            row += 1
+            other = stored[key] if key in stored else first_body.get(key)  # None: the very same text
+            if other is not None and not same_content(body, other):
+                conflicts[index] = f"record key {key} is already stored with different content"
+            elif key in stored or key in first_body:
                 result.duplicates += 1
                 result.outcomes.append("duplicate")
                 events_of_duplicates += event_count
-            else:
-                new.add(key)
-                result.outcomes.append("stored")
+                continue
+            first_body[key] = body
+            new.add(key)
+            result.outcomes.append("stored")
+        if conflicts:
+            raise RecordConflict(conflicts)  # rolled back; ingest() writes again without them
         records = []
-        for row in batch.records:
-            if row[0] in new:  # the first row of each new key
-                records.append(row)
-                new.discard(row[0])
+        for record_row in batch.records:
+            if record_row[0] in new:  # the first row of each new key
+                records.append(record_row)
+                new.discard(record_row[0])
         result.records = len(records)
-        result.notes = sum(1 for row in records if row[2] != "event")
+        result.notes = sum(1 for r in records if r[2] != "event")
         d = self.dialect
         if batch.quarantine:
-            tx.executemany(
-                "INSERT INTO quarantine (received_at, transport, location, reason, body) VALUES (?, ?, ?, ?, ?)",
-                batch.quarantine,
-            )
+            tx.executemany(QUARANTINE_INSERT, batch.quarantine)
         # Concurrent PostgreSQL writers must lock rows in one order, or they deadlock: key order.
         order = d.ordered_writes
         if records:
@@ -95,7 +127,9 @@ class SqlStore(PagedReads, Outbox, ReputationQueries, ABC):
             events = sorted(batch.events, key=_first_two) if order else batch.events
             inserted = tx.executemany(_EVENT_INSERT, events)
             result.events = inserted
-            result.duplicate_events = len(batch.events) - inserted - events_of_duplicates
+            # Events of a duplicate record were counted with it; what else was not inserted is a duplicate
+            # event (the same event by another route). Never below zero, whatever the rows say.
+            result.duplicate_events = max(0, len(batch.events) - inserted - events_of_duplicates)
         if batch.recipients:
             recipients = sorted(batch.recipients, key=_first_two) if order else batch.recipients
             # Every record carries its mail, so this transaction has upserted (and locked, to commit) the
@@ -117,6 +151,19 @@ class SqlStore(PagedReads, Outbox, ReputationQueries, ABC):
         if name == "0004_changes":
             # What is suppressed already is not news: only later changes go into the feed.
             feed.fill_suppression_state(tx, datetime.now(UTC), self.policy)
+        if name == "0005_b_not_spam":
+            # Recipients with a not-spam complaint may now count as delivered: recount their messages.
+            # Tags stored with a NUL escape broke every JSON query on PostgreSQL: store them storable.
+            ids = [r[0] for r in tx.execute("SELECT DISTINCT message_id FROM recipients WHERE not_spam")]
+            for message_id, tags in tx.execute(
+                "SELECT message_id, tags FROM messages WHERE tags LIKE '%\\u0000%' ESCAPE '!'"
+            ):
+                tx.execute(
+                    "UPDATE messages SET tags = ? WHERE message_id = ?", (dumps(storable(loads(tags))), message_id)
+                )
+                ids.append(message_id)
+            if ids:
+                self._refresh_counts(tx, sorted(set(ids)))
 
     def _refresh_counts(self, tx: Transaction, message_ids: list[str] | None) -> None:
         """Recount these messages (all when None) from their recipients.
@@ -142,13 +189,30 @@ class SqlStore(PagedReads, Outbox, ReputationQueries, ABC):
                 chunk or (),
             )
 
-    def _existing_keys(self, tx: Transaction, keys: list[str]) -> set[str]:
-        """Which of these record keys are stored already (one query per chunk, not one per record)."""
+    def _stored_elsewhere(self, tx: Transaction, batch: sql.PreparedBatch) -> dict[str, str | None]:
+        """The record keys of the batch that are stored already: each with its stored body when that
+        differs from this batch's text (a redelivery is nearly always the same text: nothing to fetch)."""
+        keys = [k for k in batch.keys if k is not None]
         found: set[str] = set()
         for chunk in chunks(keys):
             rows = tx.execute(f"SELECT record_key FROM records WHERE record_key IN ({marks(chunk)})", chunk)
             found.update(r[0] for r in rows)
-        return found
+        if not found:
+            return {}
+        pairs = [(r[0], r[5]) for r in batch.records if r[0] in found]
+        differing: dict[str, str] = {}
+        for start in range(0, len(pairs), 500):
+            part = pairs[start : start + 500]
+            values = ", ".join(["(?, ?)"] * len(part))
+            args = [value for pair in part for value in pair]
+            for key, body in tx.execute(
+                f"WITH given (k, b) AS (VALUES {values}) "
+                "SELECT r.record_key, r.body FROM records r JOIN given ON r.record_key = given.k "
+                "WHERE r.body <> given.b",
+                args,
+            ):
+                differing[key] = body
+        return {key: differing.get(key) for key in found}
 
     def add_action(self, address: str, action: Action) -> None:
         """Record a suppression added or lifted by hand (idempotent)."""
@@ -205,15 +269,19 @@ class SqlStore(PagedReads, Outbox, ReputationQueries, ABC):
         )
         return feed.render(self._read, rows)
 
-    def quarantined(self, limit: int = 100) -> list[QuarantineItem]:
-        rows = self._read(
-            "SELECT id, received_at, transport, location, reason, body FROM quarantine ORDER BY id DESC LIMIT ?",
-            (limit,),
-        )
-        return [QuarantineItem(*r) for r in rows]
-
     def ping(self) -> None:
         self._read("SELECT 1 FROM schema_migrations LIMIT 1")
+
+
+def _conflicting(item: Record | Rejected, reason: str | None) -> Record | Rejected:
+    return conflicting(item, reason) if reason is not None and isinstance(item, Record) else item
+
+
+def _unstorable(item: Record | Rejected, exc: Exception) -> Rejected:
+    reason = f"cannot be stored: {exc}"[:500]
+    if isinstance(item, Rejected):  # even its quarantine row was refused: keep the bytes, say why
+        return Rejected(reason, item.raw, item.transport, None, item.size, item.authenticated)
+    return Rejected(reason, item.body, item.transport, item.key)
 
 
 _EVENT_INSERT = (

@@ -11,7 +11,7 @@ from typing import Any
 from mailfate.core.addresses import normalize_address
 from mailfate.core.jsonutil import dumps, loads
 from mailfate.core.model import Status
-from mailfate.core.timestamps import BadTimestamp, canonical_timestamp
+from mailfate.core.timestamps import BadTimestamp, query_timestamp
 from mailfate.errors import UsageError
 from mailfate.store.sql import Dialect
 
@@ -173,6 +173,6 @@ def _time(params: dict[str, str], name: str) -> str | None:
     if not params.get(name):
         return None
     try:
-        return canonical_timestamp(params[name])
+        return query_timestamp(params[name])
     except BadTimestamp as exc:
         raise UsageError(f"{name} must be an ISO 8601 time") from exc

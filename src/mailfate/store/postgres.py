@@ -18,7 +18,7 @@ from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from mailfate.core.suppression import Policy
-from mailfate.errors import StorageError
+from mailfate.errors import StorageError, UnstorableData, UsageError
 from mailfate.store import sql
 from mailfate.store.common import SqlStore
 from mailfate.store.migrate import apply_migrations
@@ -36,8 +36,12 @@ def _native(statement: str) -> str:
 
 @contextlib.contextmanager
 def _storage_errors(action: str) -> Iterator[None]:
+    """psycopg failures as StorageError; a value the database refuses (NUL in text, a number out of
+    range, a NOT NULL or CHECK constraint) as UnstorableData, which fails only the record that carries it."""
     try:
         yield
+    except (psycopg.DataError, pg_errors.NotNullViolation, pg_errors.CheckViolation, UnicodeEncodeError) as exc:
+        raise UnstorableData(f"{action}: {exc}".strip()) from exc
     except (psycopg.Error, PoolTimeout) as exc:
         raise StorageError(f"{action}: {exc}".strip()) from exc
 
@@ -75,9 +79,12 @@ class PostgresStore(SqlStore):
             raise
 
     def _read(self, statement: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with _storage_errors("cannot read"), self._pool.connection() as conn, conn.cursor() as cur:
-            cur.execute(_native(statement), args)
-            return cur.fetchall()
+        try:
+            with _storage_errors("cannot read"), self._pool.connection() as conn, conn.cursor() as cur:
+                cur.execute(_native(statement), args)
+                return cur.fetchall()
+        except UnstorableData as exc:  # a looked-up value no row can hold (NUL): the caller's mistake
+            raise UsageError("a value asked for cannot be stored, so nothing holds it (NUL?)") from exc
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[_Transaction]:

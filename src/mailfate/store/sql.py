@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from mailfate.core.fate import MERGE, RANKED_VALUE, Summary, summarize_event
-from mailfate.core.jsonutil import dumps
+from mailfate.core.jsonutil import dumps, storable_text
 from mailfate.core.model import Event, Mail, Record, Rejected
 
 SUMMARY_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Summary))
@@ -165,8 +165,11 @@ def merge_recipient_rows(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
 
 
 def summary_from_row(row: Sequence[Any]) -> Summary:
-    """A Summary from the SUMMARY_COLUMNS of a row, in that order."""
-    values = {c: (bool(v) if c in _BOOLEAN_COLUMNS else v) for c, v in zip(SUMMARY_COLUMNS, row, strict=True)}
+    """A Summary from the SUMMARY_COLUMNS of a row, in that order. A shorter row (a change written before
+    a column was added) leaves the columns it lacks at their defaults."""
+    if len(row) > len(SUMMARY_COLUMNS):
+        raise ValueError(f"a summary row of {len(row)} values; expected {len(SUMMARY_COLUMNS)} at most")
+    values = {c: (bool(v) if c in _BOOLEAN_COLUMNS else v) for c, v in zip(SUMMARY_COLUMNS, row, strict=False)}
     return Summary(**values)  # type: ignore[arg-type]
 
 
@@ -239,14 +242,26 @@ class PreparedBatch:
 
     keys: list[str | None]  # per input item, in order: its record key, or None when quarantined
     event_counts: list[int]  # per input item: how many events it carries
-    records: list[tuple[Any, ...]]
+    records: list[tuple[Any, ...]]  # one per item that has a key, in the same order
     quarantine: list[tuple[Any, ...]]
     messages: list[tuple[Any, ...]]
     events: list[tuple[Any, ...]]
     recipients: list[tuple[Any, ...]]
 
 
+#: The columns of a quarantine row, as ``prepare`` builds them.
+QUARANTINE_COLUMNS = ("received_at", "transport", "location", "reason", "body", "size", "authenticated")
+
+
+def quarantine_row(item: Rejected, received_at: str) -> tuple[Any, ...]:
+    raw = item.raw
+    size = item.size if item.size is not None else len(raw)
+    location = storable_text(item.location) if item.location is not None else None
+    return (received_at, item.transport, location, storable_text(item.reason)[:2000], raw, size, item.authenticated)
+
+
 def prepare(items: Iterable[Record | Rejected], received_at: str) -> PreparedBatch:
+    """The rows of ``items``. One item whose rows cannot be built goes to quarantine alone, saying why."""
     keys: list[str | None] = []
     event_counts: list[int] = []
     records: list[tuple[Any, ...]] = []
@@ -256,21 +271,29 @@ def prepare(items: Iterable[Record | Rejected], received_at: str) -> PreparedBat
     recipients: list[tuple[Any, ...]] = []
     last_mail = None
     for item in items:
-        if isinstance(item, Rejected):
-            keys.append(None)
-            event_counts.append(0)
-            quarantine.append((received_at, item.transport, item.location, item.reason, item.body))
-            continue
-        keys.append(item.key)
-        event_counts.append(len(item.events))
-        records.append((item.key, item.transport, item.kind.value, received_at, item.note, item.body))
-        if item.mail is not None and item.mail != last_mail:  # the records of one message share their mail
-            merge_message_row(messages, message_row(item.mail))
-            last_mail = item.mail
-        for e in item.events:
-            events.append(event_row(e, item.key, item.transport, received_at))
-            if e.recipient:
-                recipients.append(recipient_row(e))
+        if isinstance(item, Record):
+            try:
+                mail_row = message_row(item.mail) if item.mail is not None and item.mail != last_mail else None
+                item_events = [event_row(e, item.key, item.transport, received_at) for e in item.events]
+                item_recipients = [recipient_row(e) for e in item.events if e.recipient]
+                body = storable_text(item.body)
+                record_row = (item.key, item.transport, item.kind.value, received_at, item.note, body)
+            except Exception as exc:  # a value nothing else refused: this record fails alone
+                reason = f"cannot be stored: {type(exc).__name__}: {exc}"[:500]
+                item = Rejected(reason, item.body, item.transport, item.key)
+            else:
+                keys.append(item.key)
+                event_counts.append(len(item.events))
+                records.append(record_row)
+                if mail_row is not None:  # the records of one message share their mail
+                    merge_message_row(messages, mail_row)
+                    last_mail = item.mail
+                events.extend(item_events)
+                recipients.extend(item_recipients)
+                continue
+        keys.append(None)
+        event_counts.append(0)
+        quarantine.append(quarantine_row(item, received_at))
     return PreparedBatch(
         keys=keys,
         event_counts=event_counts,

@@ -11,12 +11,13 @@ import contextlib
 import fcntl
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from mailfate.core.suppression import Policy
-from mailfate.errors import StorageError, UsageError
+from mailfate.errors import StorageBusy, StorageError, UnstorableData, UsageError
 from mailfate.store import sql
 from mailfate.store.common import SqlStore
 from mailfate.store.migrate import apply_migrations
@@ -32,11 +33,30 @@ def sqlite_path(url: str) -> str:
     return path
 
 
+#: How long a server's write waits for another writer (maybe another process, such as a bulk
+#: ``ingest``) before it gives up with StorageBusy: a 503, which SNS retries. Bulk loads wait longer.
+WRITE_WAIT = 5.0
+BULK_WRITE_WAIT = 60.0
+
+
 @contextlib.contextmanager
 def _storage_errors(action: str) -> Iterator[None]:
-    """Translate sqlite3 failures into StorageError, which the edges map to exit codes and 503s."""
+    """Translate sqlite3 failures into StorageError, which the edges map to exit codes and 503s; a value
+    the database refuses (a constraint, an integer beyond 64 bits, text that is not Unicode) into
+    UnstorableData, which fails only the record that carries it."""
     try:
         yield
+    except (sqlite3.DataError, OverflowError, UnicodeEncodeError) as exc:
+        raise UnstorableData(f"{action}: {exc}") from exc
+    except sqlite3.IntegrityError as exc:
+        # A constraint on a value is the value's fault; anything else (a trigger, say) is not.
+        if str(exc).startswith(("NOT NULL constraint", "CHECK constraint")):
+            raise UnstorableData(f"{action}: {exc}") from exc
+        raise StorageError(f"{action}: {exc}") from exc
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise StorageBusy(f"{action}: the database is locked by another writer") from exc
+        raise StorageError(f"{action}: {exc}") from exc
     except sqlite3.Error as exc:
         raise StorageError(f"{action}: {exc}") from exc
 
@@ -45,16 +65,39 @@ class _WriterLock:
     """One writer at a time, across threads and across processes (``serve --workers N``).
 
     SQLite would serialise writers by itself, but a writer that finds the database locked sleeps in
-    steps of up to 100 ms before it tries again; a kernel file lock wakes the next writer at once.
+    steps of up to 100 ms before it tries again; a kernel file lock wakes the next writer at once. The
+    wait is bounded: past ``wait`` seconds the write fails with StorageBusy rather than hang.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, wait: float) -> None:
         self._thread_lock = threading.Lock()
         self._file = open(f"{path}-writer.lock", "a")  # noqa: SIM115 (held for the store's lifetime)
+        self.wait = wait
 
     def __enter__(self) -> None:
-        self._thread_lock.acquire()
-        fcntl.flock(self._file, fcntl.LOCK_EX)
+        deadline = time.monotonic() + self.wait
+        if not self._thread_lock.acquire(timeout=self.wait):
+            raise StorageBusy("cannot store: another write of this process took too long")
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._wait_for_file(deadline)
+        except BaseException:
+            self._thread_lock.release()
+            raise
+
+    def _wait_for_file(self, deadline: float) -> None:
+        pause = 0.001
+        while True:
+            try:
+                fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    self._thread_lock.release()
+                    raise StorageBusy("cannot store: another process held the database too long") from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.02)
 
     def __exit__(self, *exc: object) -> None:
         fcntl.flock(self._file, fcntl.LOCK_UN)
@@ -88,13 +131,14 @@ class SQLiteStore(SqlStore):
             parent = Path(self.path).parent
             if not parent.exists():
                 raise StorageError(f"cannot open {self.path}: folder {parent} does not exist")
-            self._write_lock = _WriterLock(self.path)
+            self._write_lock = _WriterLock(self.path, BULK_WRITE_WAIT if bulk else WRITE_WAIT)
             self._writer = self._connect()
             self._writer.execute("PRAGMA journal_mode=WAL")
             self._migrate()
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        wait = BULK_WRITE_WAIT if self.bulk else WRITE_WAIT  # another program holding SQLite's own lock
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=wait)
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: keeps the hot index pages of a large file in memory
         # Checkpoint every ~40 MB of WAL (SQLite's default is 4 MB): each checkpoint costs an fsync of the
@@ -113,8 +157,11 @@ class SQLiteStore(SqlStore):
         return conn
 
     def _read(self, statement: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with _storage_errors("cannot read"):
-            return self._reader().execute(statement, args).fetchall()
+        try:
+            with _storage_errors("cannot read"):
+                return self._reader().execute(statement, args).fetchall()
+        except UnstorableData as exc:  # a looked-up value no row can hold: the caller's mistake
+            raise UsageError("a value asked for cannot be stored, so nothing holds it") from exc
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[_Transaction]:

@@ -138,9 +138,18 @@ class Api:
         return ok(stats.to_json())
 
     async def quarantine(self, request: Request) -> Response:
+        """The newest quarantined records, each with a preview of its body (one body: by its id)."""
         limit = _whole(request.query_params.get("limit", "100"), "limit", 1, 1000)
         items = await run_in_threadpool(self.store.quarantined, limit)
         return ok([item.to_json() for item in items])
+
+    async def quarantine_item(self, request: Request) -> Response:
+        raw = request.path_params["item_id"]
+        item_id = _whole(raw, "quarantine id", 1, 2**62) if raw.isdigit() else None
+        item = await run_in_threadpool(self.store.quarantined_item, item_id) if item_id is not None else None
+        if item is None:
+            return error(404, f"quarantined record {raw[:40]} not found")
+        return ok(item.to_json_with_body())
 
     async def changes(self, request: Request) -> Response:
         after = _whole(request.query_params.get("after", "0"), "after", 0, 2**62)

@@ -47,9 +47,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     settings = settings or Settings.from_env()
     configure(settings.log_level)
     store = store or open_store(settings.database_url, policy=settings.policy)
-    # SQLite writes in microseconds and hands the GIL back at every row: write on the loop. PostgreSQL
-    # waits on the network: write from a thread, so the loop serves other requests meanwhile.
-    commits = CommitQueue(store, inline=store.url.startswith("sqlite"))
+    commits = CommitQueue(store, limits=settings.quarantine)
     certificates = CertificateCache(
         certs_dir=settings.sns_certs_dir, max_size=settings.cert_cache_size, ttl=settings.cert_cache_ttl
     )
@@ -83,6 +81,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         finally:
             if sender:
                 sender.stop()  # what it has not sent stays in the outbox for the next start
+            commits.close()
             store.close()  # no commit is pending: a request is answered only after its batch is written
 
     routes = [
@@ -91,6 +90,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         Route("/api/messages/{message_id:path}", api.guard(api.message), methods=["GET"]),
         Route("/api/recipients/{address:path}", api.guard(api.recipient), methods=["GET"]),
         Route("/api/quarantine", api.guard(api.quarantine), methods=["GET"]),
+        Route("/api/quarantine/{item_id}", api.guard(api.quarantine_item), methods=["GET"]),
         Route("/api/suppressions", api.guard(api.suppressions), methods=["GET"]),
         Route("/api/suppressions/{address:path}", api.guard(api.suppress), methods=["PUT"]),
         Route("/api/suppressions/{address:path}", api.guard(api.unsuppress), methods=["DELETE"]),

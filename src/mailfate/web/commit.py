@@ -5,20 +5,27 @@ pending, writes it in one transaction, and answers every request in it; whatever
 into the next transaction. Under load the batches grow, so each commit's fsync is shared; when idle a
 request is written alone and at once.
 
-For SQLite the write runs on the event loop itself: a batch takes about a millisecond, and a writer
-thread would spend more than that waiting for the GIL each time SQLite hands it back. Stores whose
-writes wait on the network (PostgreSQL) write from a thread instead.
+Writes run on one writer thread, never on the event loop: a write that waits for a lock held by
+another process (a bulk ``ingest`` on the same SQLite file) must not stop health checks and reads. A
+bad item fails alone: the store quarantines a record it cannot keep, and anything unexpected in a
+batch is written again request by request, so only the request that carries it learns of it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 from mailfate.core.model import Record, Rejected
-from mailfate.core.timestamps import now
+from mailfate.core.timestamps import format_timestamp, now
+from mailfate.core.views import IngestResult
+from mailfate.errors import StorageError
+from mailfate.logs import logger
 from mailfate.store import Store
-from mailfate.store.sql import prepare
+from mailfate.store.quarantine import QuarantineLimits
 
 #: Requests written in one transaction at the most.
 MAX_BATCH = 512
@@ -27,12 +34,15 @@ _Pending = tuple[Sequence[Record | Rejected], "asyncio.Future[list[str]]"]
 
 
 class CommitQueue:
-    def __init__(self, store: Store, inline: bool = True, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, store: Store, max_batch: int = MAX_BATCH, limits: QuarantineLimits | None = None) -> None:
         self.store = store
-        self.inline = inline
         self.max_batch = max_batch
+        self.limits = limits or QuarantineLimits()
+        self.dropped = 0  # quarantined records dropped to keep within the budget or the retention
         self._pending: list[_Pending] = []
         self._drain_task: asyncio.Task[None] | None = None
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mailfate-writer")
+        self._last_trim = 0.0
 
     async def submit(self, items: Sequence[Record | Rejected]) -> list[str]:
         """Store ``items``; return each one's outcome ("stored", "duplicate", "quarantined") once committed."""
@@ -42,23 +52,88 @@ class CommitQueue:
             self._drain_task = asyncio.create_task(self._drain())
         return await future
 
+    def close(self) -> None:
+        self._writer.shutdown(wait=True)
+
     async def _drain(self) -> None:
         await asyncio.sleep(0)  # let the requests that are already running join this batch
         while self._pending:
             batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
-            prepared = prepare([item for items, _ in batch for item in items], now())
             try:
-                if self.inline:
-                    result = self.store.write(prepared)
-                else:
-                    result = await asyncio.to_thread(self.store.write, prepared)
-            except Exception as exc:  # every waiting request learns that nothing was stored
+                results = await self._write([items for items, _ in batch])
+            except Exception as exc:  # storage is down: every waiting request learns nothing was stored
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)
                 continue
-            start = 0
-            for items, future in batch:
-                if not future.done():  # the client may have gone away
-                    future.set_result(result.outcomes[start : start + len(items)])
-                start += len(items)
+            for (_, future), outcome in zip(batch, results, strict=True):
+                if future.done():  # the client may have gone away
+                    continue
+                if isinstance(outcome, BaseException):
+                    future.set_exception(outcome)
+                else:
+                    future.set_result(outcome)
+            await self._keep_limits(batch)
+
+    async def _write(self, requests: list[Sequence[Record | Rejected]]) -> list[list[str] | BaseException]:
+        """Write every request in one transaction; if that fails for any reason but the database
+        being unavailable, write them one by one, so that one bad request fails alone."""
+        loop = asyncio.get_running_loop()
+        items = [item for request in requests for item in request]
+        try:
+            result = await loop.run_in_executor(self._writer, self._ingest, items)
+        except StorageError:
+            raise  # the database failed (or was locked too long): the same for every request
+        except Exception:
+            if len(requests) == 1:
+                raise
+            logger.exception("commit.batch_failed", extra={"fields": {"requests": len(requests)}})
+            return [await self._write_alone(loop, request) for request in requests]
+        outcomes: list[list[str] | BaseException] = []
+        start = 0
+        for request in requests:
+            outcomes.append(result.outcomes[start : start + len(request)])
+            start += len(request)
+        return outcomes
+
+    async def _write_alone(
+        self, loop: asyncio.AbstractEventLoop, request: Sequence[Record | Rejected]
+    ) -> list[str] | BaseException:
+        try:
+            return (await loop.run_in_executor(self._writer, self._ingest, list(request))).outcomes
+        except Exception as exc:
+            return exc
+
+    def _ingest(self, items: list[Record | Rejected]) -> IngestResult:
+        return self.store.ingest(items, now())
+
+    async def _keep_limits(self, batch: list[_Pending]) -> None:
+        """Apply the quarantine budget after a batch that quarantined what anyone could have sent, and
+        the retention now and then. A failure here is logged; the requests were answered already."""
+        limits = self.limits
+        junk = any(isinstance(i, Rejected) and not i.authenticated for items, _ in batch for i in items)
+        due = time.monotonic() - self._last_trim >= limits.every
+        if not ((junk and limits.max_bytes is not None) or (due and limits.retention_days is not None)):
+            return
+        before = None
+        if due and limits.retention_days is not None:
+            self._last_trim = time.monotonic()
+            before = format_timestamp(_days_ago(limits.retention_days))
+        loop = asyncio.get_running_loop()
+        try:
+            dropped, freed = await loop.run_in_executor(
+                self._writer, self.store.trim_quarantine, limits.max_bytes, before
+            )
+        except StorageError as exc:
+            logger.warning("quarantine.trim_failed", extra={"fields": {"reason": str(exc)}})
+            return
+        if dropped:
+            self.dropped += dropped
+            logger.warning(
+                "quarantine.dropped",
+                extra={"fields": {"records": dropped, "bytes": freed, "dropped_total": self.dropped}},
+            )
+
+
+def _days_ago(days: float) -> datetime:
+    return datetime.now(UTC) - timedelta(days=days)

@@ -99,12 +99,19 @@ PATHS: dict[str, Any] = {
     },
     "/api/quarantine": {
         "get": {
-            "summary": "Records that could not be understood, newest first, with the reason",
+            "summary": "Records that could not be understood, newest first, with the reason and a preview",
             "parameters": [_query("limit", "1 to 1000, default 100", {"type": "integer"})],
             "responses": {
                 "200": _json({"type": "array", "items": ref("QuarantineItem")}, "quarantined records"),
                 **_ERRORS,
             },
+        }
+    },
+    "/api/quarantine/{item_id}": {
+        "get": {
+            "summary": "One quarantined record with its whole body, byte for byte",
+            "parameters": [_path("item_id")],
+            "responses": {"200": _json(ref("QuarantinedRecord"), "the record"), **_ERRORS},
         }
     },
     "/api/suppressions": {

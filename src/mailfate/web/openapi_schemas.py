@@ -15,6 +15,21 @@ def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+_QUARANTINE_FIELDS: dict[str, Any] = {
+    "id": {"type": "integer"},
+    "received_at": TIME,
+    "source": {"type": "string"},
+    "location": {"type": ["string", "null"]},
+    "reason": {"type": "string"},
+    "size": {"type": "integer", "description": "bytes received (a record kept by reference: its full size)"},
+    "authenticated": {
+        "type": "boolean",
+        "description": "false for a body posted to /sns before any signature check (dropped first)",
+    },
+    "preview": {"type": "string", "description": "the first bytes of the body as text"},
+    "truncated": {"type": "boolean", "description": "the preview is not the whole body"},
+}
+
 SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
@@ -157,14 +172,19 @@ SCHEMAS: dict[str, Any] = {
     },
     "QuarantineItem": {
         "type": "object",
-        "required": ["id", "received_at", "source", "reason", "body"],
+        "description": "A quarantined record as lists show it: the beginning of its body only.",
+        "required": ["id", "received_at", "source", "reason", "size", "authenticated", "preview", "truncated"],
+        "properties": _QUARANTINE_FIELDS,
+    },
+    "QuarantinedRecord": {
+        "type": "object",
+        "description": "One quarantined record with its whole body: UTF-8 text, or base64 when the bytes are "
+        "not UTF-8 or hold NUL (body_encoding says which).",
+        "required": ["id", "received_at", "source", "reason", "size", "preview", "body", "body_encoding"],
         "properties": {
-            "id": {"type": "integer"},
-            "received_at": TIME,
-            "source": {"type": "string"},
-            "location": {"type": ["string", "null"]},
-            "reason": {"type": "string"},
+            **_QUARANTINE_FIELDS,
             "body": {"type": "string"},
+            "body_encoding": {"type": "string", "enum": ["utf-8", "base64"]},
         },
     },
     "Change": {

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
@@ -40,9 +41,11 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 class _Refused(Exception):
-    def __init__(self, status: int, reason: str, quarantine: bytes | None = None) -> None:
+    """A refusal; ``body`` (the bytes as received) goes to quarantine when given."""
+
+    def __init__(self, status: int, reason: str, body: bytes | None = None, authenticated: bool = False) -> None:
         super().__init__(reason)
-        self.status, self.reason, self.quarantine = status, reason, quarantine
+        self.status, self.reason, self.body, self.authenticated = status, reason, body, authenticated
 
 
 @dataclass
@@ -54,10 +57,18 @@ class SnsWebhook:
     auto_confirm: bool = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        headers: dict[str, str] = {}
+        repeated: set[str] = set()
+        for k, v in scope["headers"]:
+            name = k.decode("latin-1").lower()
+            if name in headers:
+                repeated.add(name)
+            headers[name] = v.decode("latin-1")
         log: dict[str, Any] = {"sns_message_id": headers.get("x-amz-sns-message-id")}
         extra: list[tuple[bytes, bytes]] = []
         try:
+            if repeated & _CHECKED_HEADERS:
+                raise _Refused(400, f"header {sorted(repeated & _CHECKED_HEADERS)[0]} given more than once")
             status, body = await self._handle(headers, receive, log)
         except _Refused as refused:
             status, body = await self._refuse(refused, log)
@@ -71,7 +82,10 @@ class SnsWebhook:
             status, body = 500, {"error": "internal error", "status": 500}
         log["status"] = status
         logger.log(logging.INFO if status < 400 else logging.WARNING, "sns.request", extra={"fields": log})
-        payload = orjson.dumps(body)
+        try:
+            payload = orjson.dumps(body)
+        except TypeError:  # text that is not Unicode, quoted back from the request: escape it
+            payload = json.dumps(body).encode()
         await send(
             {
                 "type": "http.response.start",
@@ -93,20 +107,21 @@ class SnsWebhook:
         try:
             envelope = loads(body)
         except ValueError as exc:
-            raise _Refused(400, f"body is not JSON: {exc}", body) from exc
+            raise _Refused(400, f"body is not JSON: {str(exc)[:200]}", body) from exc
         if not looks_like_sns(envelope):
-            raw = headers.get("x-amz-sns-rawdelivery", "").lower() == "true"
+            raw = headers.get("x-amz-sns-rawdelivery", "").lower() == "true" or _looks_like_ses(envelope)
             reason = "raw message delivery is on: turn it off so messages can be verified" if raw else ""
             raise _Refused(400, reason or "not an SNS message", body)
         try:
             message = sns_message(envelope)
         except PayloadError as exc:
-            raise _Refused(400, str(exc), body) from exc
+            raise _Refused(400, str(exc)[:300], body) from exc
         except VerificationError as exc:
             raise _Refused(403, str(exc)) from exc
         log.update(sns_message_id=message.message_id, type=message.type, topic=message.topic.arn)
         _check_headers(headers, message)
         await self._verify(message)
+        # From here on it is proven to come from SNS: what is kept of it is no longer anyone's junk.
         text = body.decode("utf-8", errors="replace")
         if message.type == "Notification":
             return await self._notification(envelope, text, log)
@@ -138,8 +153,11 @@ class SnsWebhook:
         try:
             record = parse_record(envelope, text, "sns")
         except PayloadError as exc:  # genuine, but not an SES event we understand
-            raise _Refused(400, str(exc), text.encode()) from exc
+            raise _Refused(400, str(exc)[:300], body=text.encode(), authenticated=True) from exc
         (outcome,) = await self.commits.submit([record])
+        if outcome == "quarantined":  # genuine, but its key is taken by other content, or unstorable
+            log.update(outcome=outcome)
+            return 400, {"error": "kept in quarantine: it cannot be stored as a fact", "status": 400}
         message_ids = sorted({e.message_id for e in record.events})
         log.update(
             ses_message_id=message_ids[0] if len(message_ids) == 1 else message_ids or None,
@@ -158,7 +176,10 @@ class SnsWebhook:
                 check_subscribe_url(message.subscribe_url or "", message)
             except VerificationError as exc:
                 raise _Refused(403, f"{type(exc).__name__}: {exc}") from exc
-        record = parse_record(envelope, text, "sns")
+        try:
+            record = parse_record(envelope, text, "sns")
+        except PayloadError as exc:
+            raise _Refused(400, str(exc)[:300], body=text.encode(), authenticated=True) from exc
         (outcome,) = await self.commits.submit([record])
         action = "recorded"
         if confirming:
@@ -173,9 +194,9 @@ class SnsWebhook:
 
     async def _refuse(self, refused: _Refused, log: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         log.update(outcome="refused", reason=refused.reason)
-        if refused.quarantine is not None:
-            body = refused.quarantine.decode("utf-8", errors="replace")
-            await self.commits.submit([Rejected(refused.reason, body, "sns")])  # StorageError -> 503
+        if refused.body is not None:
+            rejected = Rejected(refused.reason, refused.body, "sns", authenticated=refused.authenticated)
+            await self.commits.submit([rejected])  # StorageError -> 503
             log["outcome"] = "quarantined"
         return refused.status, {"error": refused.reason, "status": refused.status}
 
@@ -197,6 +218,14 @@ async def _read_body(headers: Mapping[str, str], receive: Receive) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+_CHECKED_HEADERS = frozenset({"x-amz-sns-message-type", "x-amz-sns-topic-arn", "x-amz-sns-message-id"})
+
+
+def _looks_like_ses(document: Any) -> bool:
+    """An SES event as raw message delivery posts it: no SNS envelope around it."""
+    return isinstance(document, dict) and ("eventType" in document or "notificationType" in document)
 
 
 def _check_headers(headers: Mapping[str, str], message: SnsMessage) -> None:

@@ -418,13 +418,31 @@ async function suppress(event) {
 
 // -- quarantine and webhooks ---------------------------------------------------------------------
 
+// The list carries a preview of each body; the whole body is fetched when someone opens it.
+function quarantinedBody(q) {
+  const pre = h("pre", { class: "mono" }, q.preview + (q.truncated ? " …" : ""));
+  let loaded = false;
+  return h("details", {
+    ontoggle: async (event) => {
+      if (loaded || !event.target.open) return;
+      loaded = true;
+      try {
+        const item = await api(`/api/quarantine/${q.id}`);
+        pre.textContent = item.body_encoding === "base64" ? `(not UTF-8 text; base64) ${item.body}` : item.body;
+      } catch (error) {
+        loaded = false;
+        pre.textContent = `Could not load the record: ${error.message}`;
+      }
+    },
+  }, h("summary", {}, `${q.size.toLocaleString()} bytes`), pre);
+}
+
 async function loadQuarantine() {
   try {
     const items = await api("/api/quarantine?limit=50");
     fill("quarantine", table(["Received", "Source", "Reason", "Record"], items.map((q) => h("tr", {},
       h("td", {}, when(q.received_at)), h("td", {}, q.source), h("td", {}, q.reason),
-      h("td", {}, h("details", {}, h("summary", {}, `${q.body.length} bytes`),
-        h("pre", { class: "mono" }, q.body.slice(0, 4000)))))), "Nothing in quarantine."));
+      h("td", {}, quarantinedBody(q)))), "Nothing in quarantine."));
   } catch (error) {
     fill("quarantine", failure(error));
   }
