@@ -187,11 +187,20 @@ class TestSuppressionCommands:
 
     def test_suppress_and_unsuppress(self, db: str, capsys: pytest.CaptureFixture[str]) -> None:
         assert main(["suppress", "New <NEW@example.com>", "--db", db, "--reason", "asked"]) == 0
-        assert capsys.readouterr().out == "new@example.com suppressed (manual)\n"
+        assert capsys.readouterr().out == "new@example.com suppressed (manual: asked)\n"
         assert main(["recipient", "new@example.com", "--db", db, "--json"]) == 0
         body = json.loads(capsys.readouterr().out)
         assert body["suppressed"] is True
         assert body["suppression"]["reason"] == "manual"
+        assert body["suppression"]["event"] == {"kind": "manual", "reason": "asked"}
+        assert main(["suppressions", "--db", db, "--csv"]) == 0
+        rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+        assert next(r for r in rows if r["email"] == "new@example.com")["note"] == "asked"
+        assert main(["suppressions", "--db", db]) == 0
+        line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("new@example.com"))
+        assert line.endswith("  asked")
+        assert main(["recipient", "new@example.com", "--db", db]) == 0
+        assert capsys.readouterr().out.startswith("new@example.com  suppressed (manual: asked)\n")
         assert main(["unsuppress", "new@example.com", "--db", db]) == 0
         assert main(["unsuppress", "new@example.com", "--db", db]) == 1  # nothing left to lift
         assert main(["unsuppress", "r19@example.org", "--db", db]) == 0

@@ -8,14 +8,18 @@ The library in four calls::
     mailfate.ingest_bytes(store, body)            # anything SES, SNS, SQS or EventBridge delivers
     view = store.message("0100017fe7043e8e-...")  # None if never seen
     view.status, [fate.to_json() for fate in view.recipients]
+    [r.allowed for r in mailfate.check(store, ["jane@example.com", "bob@example.com"])]
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from mailfate._version import __version__
+from mailfate.core.check import CheckResult
 from mailfate.core.fate import fold, summarize_event
 from mailfate.core.model import Event, Kind, Mail, Record, Rejected, Status
-from mailfate.core.suppression import Policy
+from mailfate.core.suppression import Policy, Suppression
 from mailfate.core.views import Fate, IngestResult, MessageView, RecipientView
 from mailfate.errors import MailfateError, PayloadError, StorageError, UsageError
 from mailfate.settings import Settings
@@ -33,7 +37,17 @@ def open_store(url: str | None = None, *, bulk: bool = False, policy: Policy | N
     return _open_store(url or settings.database_url, bulk=bulk, policy=policy or settings.policy)
 
 
+def check(store: Store, addresses: str | Iterable[str]) -> list[CheckResult]:
+    """May each address be mailed, and if not why: one :class:`CheckResult` per address, in order.
+
+    Addresses are compared normalized (display name and angle brackets removed, case folded); a
+    malformed one gets ``error`` and ``allowed`` False, and does not spoil the others. The answer is
+    the suppression the store keeps for each address: the same as every other surface gives."""
+    return store.check(addresses)
+
+
 __all__ = [
+    "CheckResult",
     "Event",
     "Fate",
     "IngestResult",
@@ -49,8 +63,10 @@ __all__ = [
     "Status",
     "StorageError",
     "Store",
+    "Suppression",
     "UsageError",
     "__version__",
+    "check",
     "fold",
     "ingest_bytes",
     "ingest_stream",

@@ -9,8 +9,6 @@ from mailfate.cli import render
 from mailfate.cli.base import MISSING, OK, Command, open_db, print_json
 from mailfate.core.addresses import normalize_address
 from mailfate.core.explain import explain
-from mailfate.core.suppression import with_suppression
-from mailfate.settings import Settings
 
 
 def add_commands(command: Command) -> None:
@@ -52,11 +50,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_recipient(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    store = open_db(args, settings)
+    store = open_db(args)
     try:
-        address = normalize_address(args.address)
-        view = with_suppression(store, store.recipient(address), settings.policy)
+        view = store.recipient(normalize_address(args.address))
     finally:
         store.close()
     if args.json:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from mailfate._version import __version__
-from mailfate.cli import aws, changes, demo, ingest, lookup, reputation, serve
+from mailfate.cli import aws, changes, check, demo, ingest, lookup, reputation, serve
 from mailfate.cli.base import MISSING, USAGE, Handler
 from mailfate.errors import MailfateError, StorageError, UsageError
 
@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    for group in (serve, ingest, lookup, reputation, changes, aws, demo):
+    for group in (serve, ingest, lookup, check, reputation, changes, aws, demo):
         group.add_commands(command)
     return parser
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mailfate.core.explain import Explanation
+from mailfate.core.suppression import Suppression
 from mailfate.core.views import IngestResult, MessageView, QuarantineItem, RecipientView
 
 
@@ -27,9 +28,14 @@ def message_text(view: MessageView) -> str:
     return "\n".join(lines)
 
 
+def describe(suppression: Suppression) -> str:
+    """``bounce``, ``manual: asked us to stop``: the reason, with the note given by hand if any."""
+    return f"{suppression.reason}: {suppression.note}" if suppression.note else suppression.reason
+
+
 def recipient_text(view: RecipientView) -> str:
     if view.suppression:
-        head = f"{view.address}  suppressed ({view.suppression.get('reason')})"
+        head = f"{view.address}  suppressed ({describe(Suppression.from_json(view.address, view.suppression))})"
     else:
         head = f"{view.address}  not suppressed"
     lines = [head]

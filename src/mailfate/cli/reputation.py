@@ -10,13 +10,14 @@ from datetime import UTC, datetime
 
 from mailfate.aws.ses_suppression import pull, push, sesv2_client
 from mailfate.cli.base import MISSING, OK, Command, open_db
+from mailfate.cli.render import describe
 from mailfate.core.addresses import email_address
 from mailfate.core.stats import COUNTS, Stats, StatsQuery
-from mailfate.core.suppression import Action, Suppression, every_suppression, suppression_for
+from mailfate.core.suppression import Action, Suppression
 from mailfate.core.timestamps import format_timestamp
 from mailfate.settings import Settings
 
-CSV_COLUMNS = ("email", "reason", "since", "expires_at", "event_kind", "message_id")
+CSV_COLUMNS = ("email", "reason", "since", "expires_at", "event_kind", "message_id", "note")
 
 
 def add_commands(command: Command) -> None:
@@ -56,7 +57,7 @@ def cmd_suppressions(args: argparse.Namespace) -> int:
             for address, action in pulled:
                 store.add_action(address, action)
             print(f"pulled {len(pulled)} addresses from the SES account-level suppression list", file=sys.stderr)
-        found = list(every_suppression(store, settings.policy, _now()))  # read a page at a time
+        found = store.suppressions()
         if args.push_ses:
             sent = push(sesv2_client(args.region), found)
             print(f"put {sent} addresses on the SES account-level suppression list", file=sys.stderr)
@@ -70,7 +71,7 @@ def cmd_suppressions(args: argparse.Namespace) -> int:
         for s in found:
             event = s.event or {}
             writer.writerow([s.address, s.reason, s.since, s.expires_at or "", event.get("kind", ""),
-                             event.get("message_id") or ""])  # fmt: skip
+                             event.get("message_id") or "", s.note or ""])  # fmt: skip
     else:
         print(_table(found))
     return OK
@@ -80,20 +81,19 @@ def cmd_suppress(args: argparse.Namespace) -> int:
     address = email_address(args.address)
     store = open_db(args)
     try:
-        store.add_action(address, Action("suppress", format_timestamp(_now()), args.reason or "manual"))
-        current = suppression_for(store, address, Settings.from_env().policy, _now())
+        store.add_action(address, Action("suppress", format_timestamp(_now()), args.reason or None))
+        current = store.suppression(address)
     finally:
         store.close()
-    print(f"{address} suppressed ({current.reason if current else 'manual'})")
+    print(f"{address} suppressed ({describe(current) if current else 'manual'})")
     return OK
 
 
 def cmd_unsuppress(args: argparse.Namespace) -> int:
     address = email_address(args.address)
-    settings = Settings.from_env()
-    store = open_db(args, settings)
+    store = open_db(args)
     try:
-        if suppression_for(store, address, settings.policy, _now()) is None:
+        if store.suppression(address) is None:
             print(f"mailfate: {address} is not suppressed", file=sys.stderr)
             return MISSING
         store.add_action(address, Action("lift", format_timestamp(_now())))
@@ -121,8 +121,11 @@ def _table(found: list[Suppression]) -> str:
     if not found:
         return "no suppressed addresses"
     width = max(len(s.address) for s in found)
-    lines = [f"{'address':<{width}}  {'reason':<11}  {'since':<24}  expires"]
-    lines += [f"{s.address:<{width}}  {s.reason:<11}  {s.since:<24}  {s.expires_at or 'never'}" for s in found]
+    lines = [f"{'address':<{width}}  {'reason':<11}  {'since':<24}  {'expires':<24}  note"]
+    lines += [
+        f"{s.address:<{width}}  {s.reason:<11}  {s.since:<24}  {s.expires_at or 'never':<24}  {s.note or ''}".rstrip()
+        for s in found
+    ]
     return "\n".join(lines)
 
 

@@ -33,3 +33,29 @@ def email_address(raw: str) -> str:
     if "@" not in address:
         raise UsageError(f"{raw!r} is not an email address")
     return address
+
+
+#: The longest address SMTP carries (RFC 5321: a 256-octet path, less its angle brackets).
+MAX_LENGTH = 254
+
+
+def address_problem(address: str) -> str | None:
+    """Why a normalized address cannot be mailed as it is written, or None when it can be."""
+    if not address:
+        return "the address is empty"
+    if len(address) > MAX_LENGTH:
+        return f"longer than {MAX_LENGTH} characters"
+    if any(c.isspace() or not c.isprintable() for c in address):
+        return "contains spaces or control characters"
+    if "<" in address or ">" in address:
+        return "contains an angle bracket"
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return "has no @"
+    if not local:
+        return "has nothing before the @"
+    if "@" in local and not (local.startswith('"') and local.endswith('"')):
+        return "has more than one @"
+    if not domain or any(not label for label in domain.split(".")):
+        return "has no valid domain after the @"
+    return None

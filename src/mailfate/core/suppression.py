@@ -7,19 +7,23 @@ fates, the suppressions added or lifted by hand, the policy and the clock, never
   bounce. A Delivery that arrives late but is timestamped in between breaks the streak, as if it had
   arrived in order. Auto-replies are ``delivered`` fates, so they never count.
 - Lifting by hand clears whatever is timestamped before the lift: later events suppress again.
+
+This module is the only place that decides. The stores run :func:`suppression_of` in the transaction
+that changes an address's facts and keep its answer; every surface reads that answer, applying only
+the expiry of a soft-bounce suppression (:meth:`Suppression.in_force`). They read no more facts than
+:func:`sufficient_facts` keeps, so the cost of a change does not grow with the address's history.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from mailfate.core.model import Status
 from mailfate.core.timestamps import format_timestamp, parse_timestamp
-from mailfate.core.views import RecipientView
 
 #: When several reasons hold, the one reported: the worst first.
 REASONS = ("complaint", "bounce", "manual", "soft_bounce")
@@ -78,6 +82,20 @@ class Suppression:
         """As the suppression list shows it: with the address."""
         return {"address": self.address, **self.to_json()}
 
+    @classmethod
+    def from_json(cls, address: str, body: dict[str, Any]) -> Suppression:
+        return cls(address, body["reason"], body["since"], body.get("expires_at"), body.get("event"))
+
+    @property
+    def note(self) -> str | None:
+        """What the person who suppressed the address by hand said about it (``--reason``)."""
+        reason = (self.event or {}).get("reason") if self.reason == "manual" else None
+        return reason if isinstance(reason, str) and reason else None
+
+    def in_force(self, now: datetime) -> bool:
+        """Time ends a soft-bounce suppression and nothing else: the one rule applied when reading."""
+        return self.expires_at is None or self.expires_at > format_timestamp(now)
+
 
 def suppression_of(
     address: str, fates: Iterable[FateFacts], actions: Iterable[Action], policy: Policy, now: datetime
@@ -89,14 +107,15 @@ def suppression_of(
 
     def consider(reason: str, since: str, event: dict[str, Any] | None, expires: str | None = None) -> None:
         current = found.get(reason)
-        if since > lifted and (current is None or since < current.since):
+        # The earliest cause; of two at the same instant, the lesser message id: never the first one read.
+        if since > lifted and (current is None or (since, _message(event)) < (current.since, _message(current.event))):
             found[reason] = Suppression(address, reason, since, expires, event)
 
     for fate in fates:
         if fate.status is Status.COMPLAINED and fate.complaint:
             consider("complaint", fate.complaint["timestamp"], _event("Complaint", fate.message_id, fate.complaint))
         # The bounce kept for a fate is its worst, so a hard bounce shows here whatever came with it.
-        if fate.bounce and (fate.bounce.get("type") == "Permanent" or fate.bounce.get("reclassified")):
+        if fate.bounce and _hard(fate.bounce):
             consider("bounce", fate.bounce["timestamp"], _event("Bounce", fate.message_id, fate.bounce))
     for action in actions:
         if action.action == "suppress":
@@ -141,67 +160,34 @@ def _event(kind: str, message_id: str, info: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
-class FactSource(Protocol):
-    def suppression_facts(
-        self, addresses: Sequence[str] | None = None
-    ) -> dict[str, tuple[list[FateFacts], list[Action]]]: ...
+def sufficient_facts(fates: Iterable[FateFacts], actions: Iterable[Action]) -> tuple[list[FateFacts], list[Action]]:
+    """The few facts that decide :func:`suppression_of`: it gives the same answer from these as from all.
+
+    The lift is the latest one; complaints and hard bounces count only after it; soft bounces only
+    after it and after the latest Delivery, of which only the timestamp matters. The stores read
+    exactly these (with indexes that reach them directly), so an address's deliveries and old troubles
+    cost nothing. Suppressions added by hand are kept whole: there are few.
+    """
+    actions = list(actions)
+    lifted = max((a.at for a in actions if a.action == "lift"), default="")
+    fates = list(fates)
+    latest = max((f for f in fates if f.delivered_at), key=lambda f: f.delivered_at or "", default=None)
+    soft_from = max(lifted, latest.delivered_at if latest and latest.delivered_at else "")
+    kept = [
+        f
+        for f in fates
+        if (f.status is Status.COMPLAINED and f.complaint and f.complaint["timestamp"] > lifted)
+        or (f.bounce and _hard(f.bounce) and f.bounce["timestamp"] > lifted)
+        or (f.status is Status.SOFT_BOUNCED and f.bounce and f.bounce["timestamp"] > soft_from)
+    ]
+    if latest is not None and latest not in kept:
+        kept.append(FateFacts(latest.message_id, Status.DELIVERED, None, None, latest.delivered_at))
+    return kept, actions
 
 
-def suppressions(
-    store: FactSource, policy: Policy, now: datetime, addresses: Sequence[str] | None = None
-) -> list[Suppression]:
-    """Every suppressed address (or those of ``addresses`` that are), by address."""
-    found = []
-    for address, (fates, actions) in sorted(store.suppression_facts(addresses).items()):
-        suppression = suppression_of(address, fates, actions, policy, now)
-        if suppression is not None:
-            found.append(suppression)
-    return found
+def _message(event: dict[str, Any] | None) -> str:
+    return str((event or {}).get("message_id") or "")
 
 
-class SuppressedSource(FactSource, Protocol):
-    def suppressed_addresses(
-        self, now: str, after: str | None = None, limit: int = 100, contains: str | None = None
-    ) -> list[str]: ...
-
-
-def suppression_page(
-    store: SuppressedSource,
-    policy: Policy,
-    now: datetime,
-    limit: int,
-    after: str | None = None,
-    contains: str | None = None,
-) -> tuple[list[Suppression], str | None]:
-    """One page of the suppression list, by address, after ``after``; and the last address read when
-    there is more (None: the end). The store names the addresses (those it has announced as suppressed,
-    an indexed read); the rules above decide each one, as everywhere else."""
-    addresses = store.suppressed_addresses(format_timestamp(now), after, limit + 1, contains)
-    more = len(addresses) > limit
-    addresses = addresses[:limit]
-    return suppressions(store, policy, now, addresses), addresses[-1] if more and addresses else None
-
-
-def every_suppression(
-    store: SuppressedSource, policy: Policy, now: datetime, page: int = 1000
-) -> Iterator[Suppression]:
-    """The whole suppression list, by address, read a page at a time."""
-    after: str | None = None
-    while True:
-        found, after = suppression_page(store, policy, now, page, after)
-        yield from found
-        if after is None:
-            return
-
-
-def suppression_for(store: FactSource, address: str, policy: Policy, now: datetime) -> Suppression | None:
-    found = suppressions(store, policy, now, [address])
-    return found[0] if found else None
-
-
-def with_suppression(
-    store: FactSource, view: RecipientView, policy: Policy, now: datetime | None = None
-) -> RecipientView:
-    """The recipient view with its suppression filled in."""
-    current = suppression_for(store, view.address, policy, now or datetime.now(UTC))
-    return replace(view, suppression=current.to_json() if current else None)
+def _hard(bounce: dict[str, Any]) -> bool:
+    return bounce.get("type") == "Permanent" or bool(bounce.get("reclassified"))

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 from mailfate.core.changes import Change
+from mailfate.core.check import CheckResult
 from mailfate.core.model import Record, Rejected
 from mailfate.core.stats import Stats, StatsQuery
-from mailfate.core.suppression import Action, FateFacts, Policy
+from mailfate.core.suppression import Action, Policy, Suppression
 from mailfate.core.views import IngestResult, MessagePage, MessageView, QuarantineItem, RecipientView
 from mailfate.errors import UsageError
-from mailfate.store.listing import FIRST_PART, RECIPIENT_LIMIT, SUPPRESSION_LIMIT, MessagePart, MessageQuery
+from mailfate.store.listing import FIRST_PART, RECIPIENT_LIMIT, MessagePart, MessageQuery
 from mailfate.store.outbox import Delivery
 from mailfate.store.sql import PreparedBatch
 
@@ -42,12 +43,8 @@ class Store(Protocol):
 
     def recipient(
         self, address: str, limit: int = RECIPIENT_LIMIT, cursor: tuple[str, str] | None = None
-    ) -> RecipientView: ...
-
-    def suppressed_addresses(
-        self, now: str, after: str | None = None, limit: int = SUPPRESSION_LIMIT, contains: str | None = None
-    ) -> list[str]:
-        """The addresses the suppression list pages through (see core.suppression.suppression_page)."""
+    ) -> RecipientView:
+        """The messages sent to an address, newest first, after ``cursor``; and its suppression."""
         ...
 
     def quarantined(self, limit: int = 100) -> list[QuarantineItem]:
@@ -62,10 +59,20 @@ class Store(Protocol):
         """Drop the oldest unauthenticated records past ``max_bytes``, and all received before ``before``."""
         ...
 
-    def suppression_facts(
-        self, addresses: Sequence[str] | None = None
-    ) -> dict[str, tuple[list[FateFacts], list[Action]]]:
-        """What the suppression rules need, per address: all addresses that could be suppressed when None."""
+    def suppression(self, address: str, now: datetime | None = None) -> Suppression | None:
+        """The suppression in force of a normalized address, or None when it may be mailed."""
+        ...
+
+    def suppressions(
+        self, after: str | None = None, limit: int | None = None, contains: str | None = None,
+        now: datetime | None = None,
+    ) -> list[Suppression]:  # fmt: skip
+        """The suppressions in force, by address: after the address ``after``, at most ``limit``, of the
+        addresses that hold ``contains`` when given."""
+        ...
+
+    def check(self, addresses: str | Iterable[object], now: datetime | None = None) -> list[CheckResult]:
+        """May each address be mailed, and if not why: one result per address, in order."""
         ...
 
     def add_action(self, address: str, action: Action) -> None: ...

@@ -16,10 +16,10 @@ from mailfate.core.changes import Change
 from mailfate.core.jsonutil import dumps, loads, storable
 from mailfate.core.model import Record, Rejected, conflicting, same_content
 from mailfate.core.stats import ALL_COUNTS
-from mailfate.core.suppression import Action, FateFacts, Policy
+from mailfate.core.suppression import Policy
 from mailfate.core.views import IngestResult
 from mailfate.errors import RecordConflict, UnstorableData
-from mailfate.store import feed, sql
+from mailfate.store import feed, sql, suppressions
 from mailfate.store.outbox import Outbox
 from mailfate.store.pages import PagedReads
 from mailfate.store.quarantine import QUARANTINE_INSERT, QuarantineStore
@@ -27,7 +27,7 @@ from mailfate.store.reputation import ReputationQueries, count_columns
 from mailfate.store.tx import Transaction, chunks, marks
 
 
-class SqlStore(PagedReads, Outbox, QuarantineStore, ReputationQueries, ABC):
+class SqlStore(suppressions.SuppressionQueries, PagedReads, Outbox, QuarantineStore, ReputationQueries, ABC):
     url: str
     dialect: sql.Dialect
     policy: Policy  # the suppression rules, for announcing suppression changes
@@ -150,7 +150,7 @@ class SqlStore(PagedReads, Outbox, QuarantineStore, ReputationQueries, ABC):
             self._refresh_counts(tx, None)  # fill it for what was stored before
         if name == "0004_changes":
             # What is suppressed already is not news: only later changes go into the feed.
-            feed.fill_suppression_state(tx, datetime.now(UTC), self.policy)
+            suppressions.refresh_all(tx, self.dialect, datetime.now(UTC), self.policy, announce=False)
         if name == "0005_b_not_spam":
             # Recipients with a not-spam complaint may now count as delivered: recount their messages.
             # Tags stored with a NUL escape broke every JSON query on PostgreSQL: store them storable.
@@ -164,6 +164,10 @@ class SqlStore(PagedReads, Outbox, QuarantineStore, ReputationQueries, ABC):
                 ids.append(message_id)
             if ids:
                 self._refresh_counts(tx, sorted(set(ids)))
+        if name == "0007_suppression_facts":
+            # Every surface now reads the kept suppressions: decide each again, and announce any that an
+            # earlier version kept wrong (it missed a fate whose bounce changed while its status did not).
+            suppressions.refresh_all(tx, self.dialect, datetime.now(UTC), self.policy)
 
     def _refresh_counts(self, tx: Transaction, message_ids: list[str] | None) -> None:
         """Recount these messages (all when None) from their recipients.
@@ -214,27 +218,12 @@ class SqlStore(PagedReads, Outbox, QuarantineStore, ReputationQueries, ABC):
                 differing[key] = body
         return {key: differing.get(key) for key in found}
 
-    def add_action(self, address: str, action: Action) -> None:
-        """Record a suppression added or lifted by hand (idempotent)."""
-        with self._transaction() as tx:
-            tx.execute(
-                "INSERT INTO suppression_actions (address, action, at, reason) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (address, action, at) DO NOTHING",
-                (address, action.action, action.at, action.reason),
-            )
-            feed.refresh_suppressions(tx, self.dialect, [address], datetime.now(UTC), self.policy)
-
     def sequence(self, limit: int = 10_000) -> int:
         """Number the changes committed since the last call (see :func:`feed.sequence`); how many."""
         if not self._read("SELECT 1 FROM changes WHERE seq IS NULL LIMIT 1"):
             return 0  # the usual case stays read-only
         with self._transaction() as tx:
             return feed.sequence(tx, self.dialect, limit)
-
-    def expire_suppressions(self, now: datetime) -> int:
-        """Announce the suppressions that have expired by ``now`` (time ends them, not an event)."""
-        with self._transaction() as tx:
-            return feed.refresh_suppressions(tx, self.dialect, feed.expiring(tx, now), now, self.policy)
 
     def prune(self, before: str) -> tuple[int, int]:
         """Delete raw and quarantined records received before ``before``, and older changes that no
@@ -257,12 +246,8 @@ class SqlStore(PagedReads, Outbox, QuarantineStore, ReputationQueries, ABC):
 
     # -- reading ------------------------------------------------------------------------------------
 
-    def suppression_facts(
-        self, addresses: Sequence[str] | None = None
-    ) -> dict[str, tuple[list[FateFacts], list[Action]]]:
-        return feed.facts(self._read, addresses)
-
     def changes(self, after: int = 0, limit: int = 100) -> list[Change]:
+        self.expire_suppressions(datetime.now(UTC))  # time ends a suppression: the feed says so when read
         self.sequence()  # number what has committed since; what commits later gets later numbers
         rows = self._read(
             f"SELECT {feed.CHANGE_COLUMNS} FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit)

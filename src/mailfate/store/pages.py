@@ -1,15 +1,18 @@
-"""The paged reads of both stores: one message in parts, the message list, one address's messages,
-and the addresses of the suppression list. Each page ends with a cursor to the next
-(:mod:`.listing` parses the parameters and makes the cursors)."""
+"""The paged reads of both stores: one message in parts, the message list, one address's messages.
+Each page ends with a cursor to the next (:mod:`.listing` parses the parameters and makes the cursors);
+the suppression list pages in :mod:`.suppressions`."""
 
 from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
+from mailfate.core.addresses import normalize_address
 from mailfate.core.model import Status
+from mailfate.core.suppression import Suppression
 from mailfate.core.views import (
     Fate,
     MessagePage,
@@ -23,7 +26,6 @@ from mailfate.store import sql
 from mailfate.store.listing import (
     FIRST_PART,
     RECIPIENT_LIMIT,
-    SUPPRESSION_LIMIT,
     MessagePart,
     MessageQuery,
     encode_cursor,
@@ -38,6 +40,9 @@ class PagedReads(ABC):
 
     @abstractmethod
     def _read(self, statement: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    @abstractmethod
+    def suppression(self, address: str, now: datetime | None = None) -> Suppression | None: ...
 
     def message(self, message_id: str, part: MessagePart = FIRST_PART) -> MessageView | None:
         """One message: its counts over every recipient, and at most ``part.limit`` recipients (by
@@ -113,7 +118,9 @@ class PagedReads(ABC):
     def recipient(
         self, address: str, limit: int = RECIPIENT_LIMIT, cursor: tuple[str, str] | None = None
     ) -> RecipientView:
-        """The messages sent to an address, newest first, after ``cursor`` (a page's next_cursor)."""
+        """The messages sent to an address, newest first, after ``cursor`` (a page's next_cursor); and
+        the suppression the store keeps for it."""
+        address = normalize_address(address)
         after = "AND (COALESCE(m.sent_at, ''), r.message_id) < (?, ?) " if cursor else ""
         rows = self._read(
             f"SELECT r.message_id, m.subject, m.sent_at, {', '.join('r.' + c for c in sql.SUMMARY_COLUMNS)} "
@@ -125,19 +132,10 @@ class PagedReads(ABC):
             RecipientMessage(Fate(r[0], address, sql.summary_from_row(r[3:])), r[1], r[2] or None) for r in rows[:limit]
         ]
         last = rows[limit - 1] if len(rows) > limit else None
-        return RecipientView(address, messages, next_cursor=encode_cursor(last[2] or "", last[0]) if last else None)
-
-    def suppressed_addresses(
-        self, now: str, after: str | None = None, limit: int = SUPPRESSION_LIMIT, contains: str | None = None
-    ) -> list[str]:
-        """Addresses announced as suppressed and not expired by ``now``, by address, after ``after``;
-        those that hold ``contains`` when given."""
-        where, args = ["(expires_at IS NULL OR expires_at > ?)"], [now]
-        if after is not None:
-            where.append("address > ?")
-            args.append(after)
-        if contains:
-            where.append("address LIKE ? ESCAPE '!'")
-            args.append("%" + contains.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%")
-        statement = f"SELECT address FROM suppression_state WHERE {' AND '.join(where)} ORDER BY address LIMIT ?"
-        return [r[0] for r in self._read(statement, (*args, limit))]
+        current = self.suppression(address)
+        return RecipientView(
+            address,
+            messages,
+            current.to_json() if current else None,
+            next_cursor=encode_cursor(last[2] or "", last[0]) if last else None,
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -12,9 +13,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mailfate.core.addresses import email_address, normalize_address
+from mailfate.core.check import MAX_ADDRESSES
 from mailfate.core.jsonutil import loads
 from mailfate.core.stats import StatsQuery
-from mailfate.core.suppression import Action, Policy, suppression_for, suppression_page, with_suppression
+from mailfate.core.suppression import Action, Policy
 from mailfate.core.timestamps import format_timestamp
 from mailfate.errors import StorageError, UsageError
 from mailfate.logs import redact_url
@@ -82,7 +84,6 @@ class Api:
         limit = parse_limit(params.get("limit"), RECIPIENT_LIMIT, RECIPIENT_MAX_LIMIT)
         cursor = decode_cursor(params["cursor"], 2) if params.get("cursor") else None
         view = await run_in_threadpool(self.store.recipient, address, limit, (cursor[0], cursor[1]) if cursor else None)
-        view = await run_in_threadpool(with_suppression, self.store, view, self.policy)
         return ok(view.to_json())
 
     async def suppressions(self, request: Request) -> Response:
@@ -91,7 +92,9 @@ class Api:
         limit = parse_limit(params.get("limit"), SUPPRESSION_LIMIT, SUPPRESSION_MAX_LIMIT)
         after = decode_cursor(params["cursor"], 1)[0] if params.get("cursor") else None
         contains = params.get("contains", "").strip().lower() or None
-        found, last = await run_in_threadpool(suppression_page, self.store, self.policy, _now(), limit, after, contains)
+        found = await run_in_threadpool(self.store.suppressions, after, limit + 1, contains)
+        last = found[limit - 1].address if len(found) > limit else None
+        found = found[:limit]
         headers = {}
         if last is not None:
             following = {
@@ -104,32 +107,45 @@ class Api:
 
     async def suppress(self, request: Request) -> Response:
         address = email_address(request.path_params["address"])
-        reason = "manual"
+        note = None
         body = await request.body()
         if body.strip():
-            try:
-                given = loads(body)
-            except ValueError as exc:
-                raise UsageError('body must be JSON: {"reason": "..."}') from exc
+            given = _json_body(body, 'body must be JSON: {"reason": "..."}')
             if not isinstance(given, dict) or not isinstance(given.get("reason", ""), str):
                 raise UsageError('body must be {"reason": "..."}')
-            reason = given.get("reason") or reason
-        action = Action("suppress", format_timestamp(_now()), reason)
+            note = given.get("reason") or None
+        action = Action("suppress", format_timestamp(_now()), note)
         await run_in_threadpool(self.store.add_action, address, action)
         return await self._suppression_state(address)
 
     async def unsuppress(self, request: Request) -> Response:
         address = email_address(request.path_params["address"])
-        current = await run_in_threadpool(suppression_for, self.store, address, self.policy, _now())
-        if current is None:
+        if await run_in_threadpool(self.store.suppression, address) is None:
             return error(404, f"{address} is not suppressed")
         await run_in_threadpool(self.store.add_action, address, Action("lift", format_timestamp(_now())))
         return await self._suppression_state(address)
 
     async def _suppression_state(self, address: str) -> Response:
-        current = await run_in_threadpool(suppression_for, self.store, address, self.policy, _now())
+        current = await run_in_threadpool(self.store.suppression, address)
         return ok({"address": address, "suppressed": current is not None,
                    "suppression": current.to_json() if current else None})  # fmt: skip
+
+    async def check(self, request: Request) -> Response:
+        """``POST /api/check``: a JSON array of addresses; one answer each, in order."""
+        given = _json_body(await request.body(), "body must be a JSON array of addresses")
+        if not isinstance(given, list):
+            raise UsageError("body must be a JSON array of addresses")
+        if len(given) > MAX_ADDRESSES:
+            raise UsageError(f"at most {MAX_ADDRESSES} addresses per check, not {len(given)}")
+        found = await run_in_threadpool(self.store.check, given)
+        return ok([result.to_json() for result in found])
+
+    async def check_one(self, request: Request) -> Response:
+        """``GET /api/check/{address}``: the answer for one address; a malformed one is a bad request."""
+        (result,) = await run_in_threadpool(self.store.check, [request.path_params["address"]])
+        if result.error is not None:
+            raise UsageError(result.error)
+        return ok(result.to_json())
 
     async def stats(self, request: Request) -> Response:
         params = request.query_params
@@ -174,6 +190,13 @@ class Api:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _json_body(body: bytes, expected: str) -> Any:
+    try:
+        return loads(body)
+    except (ValueError, RecursionError) as exc:  # RecursionError: nesting too deep for the decoder
+        raise UsageError(expected) from exc
 
 
 def _whole(raw: str, name: str, low: int, high: int) -> int:

@@ -94,6 +94,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         Route("/api/suppressions", api.guard(api.suppressions), methods=["GET"]),
         Route("/api/suppressions/{address:path}", api.guard(api.suppress), methods=["PUT"]),
         Route("/api/suppressions/{address:path}", api.guard(api.unsuppress), methods=["DELETE"]),
+        Route("/api/check", api.guard(api.check), methods=["POST"]),
+        Route("/api/check/{address:path}", api.guard(api.check_one), methods=["GET"]),
         Route("/api/stats", api.guard(api.stats), methods=["GET"]),
         Route("/api/changes", api.guard(api.changes), methods=["GET"]),
         Route("/api/webhooks", api.guard(api.webhooks), methods=["GET"]),

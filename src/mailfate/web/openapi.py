@@ -158,6 +158,30 @@ PATHS: dict[str, Any] = {
             },
         },
     },
+    "/api/check": {
+        "post": {
+            "summary": "May these addresses be mailed? One answer per address, in the order given",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"type": "array", "maxItems": 1000, "items": {"type": "string"}},
+                    }
+                },
+            },
+            "responses": {
+                "200": _json({"type": "array", "items": ref("CheckResult")}, "one answer per address"),
+                **_ERRORS,
+            },
+        }
+    },
+    "/api/check/{address}": {
+        "get": {
+            "summary": "May this address be mailed, and if not, why",
+            "parameters": [_path("address")],
+            "responses": {"200": _json(ref("CheckResult"), "the answer (400: not an email address)"), **_ERRORS},
+        }
+    },
     "/api/stats": {
         "get": {
             "summary": "Reputation figures by send time: rates and levels against the SES thresholds",

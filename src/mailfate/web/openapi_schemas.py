@@ -30,6 +30,19 @@ _QUARANTINE_FIELDS: dict[str, Any] = {
     "truncated": {"type": "boolean", "description": "the preview is not the whole body"},
 }
 
+
+_SUPPRESSION: dict[str, Any] = {
+    "reason": {"type": "string", "enum": ["complaint", "bounce", "manual", "soft_bounce"]},
+    "since": TIME,
+    "expires_at": {**TIME, "description": "soft_bounce only: when it ends by itself"},
+    "event": {
+        "type": ["object", "null"],
+        "description": "what caused it: a Bounce or Complaint (kind, message_id, timestamp, type...), or "
+        '{"kind": "manual", "reason": the note given when it was suppressed by hand, or null}',
+    },
+}
+
+
 SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
@@ -120,21 +133,21 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "address": {"type": "string"},
             "suppressed": {"type": "boolean"},
-            "suppression": {"type": ["object", "null"]},
+            "suppression": {"oneOf": [ref("SuppressionInfo"), {"type": "null"}]},
             "messages": {"type": "array", "items": {"type": "object"}},
             "next_cursor": {"type": "string", "description": "only when older messages follow"},
         },
     },
+    "SuppressionInfo": {
+        "type": "object",
+        "description": "Why an address may not be mailed. Every endpoint that shows one reads the same kept value.",
+        "required": ["reason", "since", "expires_at", "event"],
+        "properties": _SUPPRESSION,
+    },
     "Suppression": {
         "type": "object",
         "required": ["address", "reason", "since", "expires_at", "event"],
-        "properties": {
-            "address": {"type": "string"},
-            "reason": {"type": "string", "enum": ["complaint", "bounce", "manual", "soft_bounce"]},
-            "since": TIME,
-            "expires_at": TIME,
-            "event": {"type": ["object", "null"], "description": "what caused it: kind, message_id, timestamp"},
-        },
+        "properties": {"address": {"type": "string"}, **_SUPPRESSION},
     },
     "SuppressionState": {
         "type": "object",
@@ -142,7 +155,17 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "address": {"type": "string"},
             "suppressed": {"type": "boolean"},
-            "suppression": {"type": ["object", "null"]},
+            "suppression": {"oneOf": [ref("SuppressionInfo"), {"type": "null"}]},
+        },
+    },
+    "CheckResult": {
+        "type": "object",
+        "required": ["address", "allowed", "suppression"],
+        "properties": {
+            "address": {"type": "string", "description": "normalized; as given when it is not an email address"},
+            "allowed": {"type": "boolean", "description": "true: it is an email address and not suppressed"},
+            "suppression": {"oneOf": [ref("SuppressionInfo"), {"type": "null"}]},
+            "error": {"type": "string", "description": "only when the item is not an email address"},
         },
     },
     "Figures": {
