@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mailfate.cli import main
-from mailfate.testing import bounce_event, event
+from mailfate.testing import bounce_event, event, sns_envelope
 
 from .conftest import GENUINE, jsonl
 
@@ -42,13 +42,42 @@ class TestIngest:
         path = write(tmp_path / "in.jsonl", jsonl(records) + jsonl(records[:1]))
         code, out, _ = run(capsys, "ingest", path, "--db", db)
         assert code == 0
-        assert out.strip() == "2 records, 2 events, 1 duplicates, 0 quarantined"
+        assert out.strip() == (
+            "2 records stored, 1 duplicate records, 0 quarantined; 2 events stored, 0 duplicate events"
+        )
 
     def test_json_summary(self, tmp_path: Path, db: str, capsys: pytest.CaptureFixture[str]) -> None:
         path = write(tmp_path / "in.json.gz", gzip.compress((GENUINE / "django-ses-identity-bounce.json").read_bytes()))
         code, out, _ = run(capsys, "ingest", path, "--db", db, "--json")
         assert code == 0
         assert json.loads(out)["records"] == 1
+
+    def test_the_summary_adds_up(self, tmp_path: Path, db: str, capsys: pytest.CaptureFixture[str]) -> None:
+        """Records and events are counted apart: one record twice, one event by two routes, one bad line."""
+        delivery = event("Delivery", "m-5", ["a@example.com"], "2026-01-01T00:00:01Z")
+        by_sns = sns_envelope(delivery, message_id="11111111-2222-4333-8444-555555555555")
+        lines = jsonl([delivery, delivery, by_sns]) + b"{oops\n"
+        code, out, _ = run(capsys, "ingest", write(tmp_path / "in.jsonl", lines), "--db", db, "--json")
+        assert code == 1
+        summary = json.loads(out)
+        assert {k: summary[k] for k in ("records", "duplicate_records", "duplicates", "quarantined")} == {
+            "records": 2,
+            "duplicate_records": 1,
+            "duplicates": 1,
+            "quarantined": 1,
+        }
+        assert (summary["events"], summary["duplicate_events"]) == (1, 1)
+        assert summary["records"] + summary["duplicate_records"] + summary["quarantined"] == 4  # lines read
+
+    def test_an_empty_file_is_reported(self, tmp_path: Path, db: str, capsys: pytest.CaptureFixture[str]) -> None:
+        """Nothing wrong was found, so exit 0 (not a refusal); but it says the file held nothing."""
+        for content in (b"", b"\n\n  \n"):
+            path = write(tmp_path / "empty.jsonl", content)
+            code, out, err = run(capsys, "ingest", path, "--db", db)
+            assert code == 0
+            assert "empty.jsonl: empty, no records in it" in err
+            code, out, _ = run(capsys, "ingest", path, "--db", db, "--json")
+            assert json.loads(out)["empty"] == [path]
 
     def test_bad_line_is_quarantined_the_rest_kept_exit_1(
         self, tmp_path: Path, db: str, capsys: pytest.CaptureFixture[str]
@@ -57,7 +86,7 @@ class TestIngest:
         path = write(tmp_path / "in.jsonl", good + b'{"eventType": "Send", oops}\n' + good.replace(b"m-2", b"m-3"))
         code, out, err = run(capsys, "ingest", path, "--db", db)
         assert code == 1
-        assert "2 records, 2 events, 0 duplicates, 1 quarantined" in out
+        assert "2 records stored, 0 duplicate records, 1 quarantined; 2 events stored" in out
         assert "mailfate quarantine" in err
         code, out, _ = run(capsys, "quarantine", "--db", db, "--json")
         assert code == 0
@@ -168,7 +197,7 @@ def test_stdin_dash(tmp_path: Path) -> None:
         input=data, capture_output=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith(b"1 records, 1 events")
+    assert done.stdout.startswith(b"1 records stored, 0 duplicate records, 0 quarantined; 1 events stored")
 
 
 def test_ingest_verify_checks_sns_envelopes_at_their_own_time(

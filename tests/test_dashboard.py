@@ -268,6 +268,24 @@ def test_quarantine_is_listed(servers: Start, seeded: Any, page_for: Any) -> Non
     assert '"not"' in page.locator("#quarantine pre").text_content()
 
 
+def test_quarantine_shows_previews_and_loads_a_body_when_opened(servers: Start, page_for: Any) -> None:
+    """The list downloads previews only; opening one record fetches its whole body."""
+    server = servers()
+    body = b"{" + b"x" * 5000 + b" END-OF-BODY"
+    request(server.port, "POST", "/sns", body)
+    page = page_for(server)
+    fetched: list[str] = []
+    page.on("request", lambda r: fetched.append(r.url) if "/api/quarantine/" in r.url else None)
+    loaded(page)
+    pre = page.locator("#quarantine pre")
+    assert "END-OF-BODY" not in pre.text_content()
+    assert fetched == []
+    page.click("#quarantine summary")
+    page.wait_for_function("document.querySelector('#quarantine pre').textContent.endsWith('END-OF-BODY')")
+    assert len(fetched) == 1
+    assert "5,013 bytes" in page.locator("#quarantine summary").inner_text()
+
+
 def test_the_token_is_asked_for_once(servers: Start, seeded: Any, page_for: Any) -> None:
     url, _ = seeded
     page = page_for(servers(db=url, env={"MAILFATE_API_TOKEN": "s3cret-token"}))

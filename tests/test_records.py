@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import textwrap
 from typing import Any
 
 import pytest
@@ -37,6 +38,12 @@ LAYOUTS = {
     "a JSON array": json.dumps(RECORDS).encode(),
     "a pretty JSON array": json.dumps(RECORDS, indent=2).encode(),
     "byte order mark": b"\xef\xbb\xbf" + json.dumps(RECORDS[0]).encode(),
+    "json lines with leading whitespace": b"".join(b"  \t" + json.dumps(r).encode() + b"\n" for r in RECORDS),
+    "documents indented as a whole": b"\n".join(
+        textwrap.indent(json.dumps(r, indent=3), "    ").encode() for r in RECORDS
+    ),
+    "pretty-printed, concatenated with no line break": b"".join(json.dumps(r, indent=2).encode() for r in RECORDS),
+    "an array of records, one per line": b"[\n" + b",\n".join(json.dumps(r).encode() for r in RECORDS) + b"\n]\n",
 }
 
 
@@ -47,6 +54,16 @@ def test_layouts(layout: str) -> None:
     items = read(LAYOUTS[layout])
     assert rejected(items) == []
     assert values(items) == expected
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_each_layout_read_in_tiny_blocks(layout: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Documents cut across block boundaries anywhere read the same."""
+    from mailfate.sources import records as records_module
+
+    whole = read(LAYOUTS[layout])
+    monkeypatch.setattr(records_module, "BLOCK", 7)
+    assert read(LAYOUTS[layout]) == whole
 
 
 @pytest.mark.parametrize("layout", list(LAYOUTS))
@@ -107,3 +124,41 @@ def test_truncated_gzip_keeps_what_was_read() -> None:
 def test_empty_input() -> None:
     assert read(b"") == []
     assert read(b"\n\n  \n") == []
+
+
+def test_aws_documentation_examples_as_printed() -> None:
+    """The samples in tests/fixtures/aws-samples are pretty-printed as AWS prints them: all read as one file."""
+    from .conftest import AWS_SAMPLES
+
+    samples = sorted(AWS_SAMPLES.glob("*.json"))
+    data = b"\n".join(p.read_bytes() for p in samples)
+    items = read(data)
+    assert rejected(items) == []
+    assert len(values(items)) == len(samples)
+
+
+def test_a_large_pretty_printed_array() -> None:
+    """An array of thousands of pretty-printed records: each one is a record, read without loading it whole."""
+    records = [
+        {"n": i, "mail": {"messageId": f"m-{i}", "tags": {"k": ["v"] * 5}}, "pad": "x" * 200} for i in range(3000)
+    ]
+    items = read(json.dumps(records, indent=4).encode())
+    assert rejected(items) == []
+    assert values(items) == records
+
+
+@pytest.mark.parametrize("block", [1024 * 1024, 4096, 777])
+def test_a_record_too_large_is_kept_by_reference(monkeypatch: pytest.MonkeyPatch, block: int) -> None:
+    """Whether it arrives in one block or in many, a record over the limit is cut to its beginning."""
+    from mailfate.sources import records as records_module
+
+    monkeypatch.setattr(records_module, "BLOCK", block)
+    monkeypatch.setattr(records_module, "MAX_RECORD_BYTES", 10_000)
+    monkeypatch.setattr(records_module, "HEAD_BYTES", 100)
+    huge = b'{"a": "' + b"y" * 50_000 + b'"}'
+    items = read(b'{"n": 1}\n' + huge + b'\n{"n": 2}\n' + b"z" * 30_000 + b'\n{"n": 3}\n')
+    assert values(items) == [{"n": 1}, {"n": 2}, {"n": 3}]
+    big, garbage = rejected(items)
+    assert (big.location, big.size, big.body) == ("f:2", len(huge), huge[:100])
+    assert "kept by reference" in big.reason
+    assert (garbage.location, garbage.size) == ("f:4", 30_000)

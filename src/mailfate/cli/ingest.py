@@ -46,14 +46,19 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             progress.finish()
     total = IngestResult()
     failed = False
+    empty = []
     for outcome in outcomes:
         if outcome.error:
             print(f"mailfate: {outcome.error}", file=sys.stderr)
             failed = True
         elif outcome.result is not None:
             total.add(outcome.result)
+            if outcome.result.records + outcome.result.duplicates + outcome.result.quarantined == 0:
+                # Nothing wrong was found, so this is no failure; but nothing was found at all.
+                empty.append(outcome.path)
+                print(f"mailfate: {outcome.path}: empty, no records in it", file=sys.stderr)
     if args.json:
-        print_json({**total.to_json(), "errors": [o.error for o in outcomes if o.error]})
+        print_json({**total.to_json(), "empty": empty, "errors": [o.error for o in outcomes if o.error]})
     else:
         print(render.summary_text(total))
         if total.quarantined:

@@ -72,7 +72,10 @@ def quarantine_text(items: list[QuarantineItem]) -> str:
 
 
 def summary_text(result: IngestResult) -> str:
+    """Each count apart, so that they add up: every record read is stored, a duplicate, or quarantined."""
+    notes = f" ({result.notes:,} of them notes)" if result.notes else ""
     return (
-        f"{result.records:,} records, {result.events:,} events, "
-        f"{result.duplicates + result.duplicate_events:,} duplicates, {result.quarantined:,} quarantined"
+        f"{result.records:,} records stored{notes}, {result.duplicates:,} duplicate records, "
+        f"{result.quarantined:,} quarantined; {result.events:,} events stored, "
+        f"{result.duplicate_events:,} duplicate events"
     )

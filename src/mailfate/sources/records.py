@@ -151,7 +151,7 @@ class _Splitter:
             if self.pos >= len(self.buf) and not self._more():
                 break
             first = self.buf[self.pos : self.pos + 1]
-            if first == b"[" and not in_array:
+            if first == b"[" and not in_array and self._opens_records():
                 in_array, self.pos = True, self.pos + 1  # a list of records: its elements are read one by one
                 continue
             if first == b"]" and in_array:
@@ -161,6 +161,15 @@ class _Splitter:
             yield piece or self._document(in_array)
         if self.failure:
             yield Rejected(self.failure, b"", location=f"{self.name}:{self.line}")
+
+    def _opens_records(self) -> bool:
+        """Whether the ``[`` here opens a list of records (objects), rather than being one odd document."""
+        while True:
+            after = _BETWEEN.match(self.buf, self.pos + 1).end()  # type: ignore[union-attr]
+            if after < len(self.buf):
+                return self.buf[after : after + 1] in (b"{", b"]")
+            if len(self.buf) - self.pos > MAX_RECORD_BYTES or not self._more():
+                return False
 
     def _skip_between(self) -> None:
         while True:
@@ -254,9 +263,15 @@ class _Splitter:
                 self.pos = len(self.buf)
                 break
             start = position = 0
-        reason = f"record larger than {MAX_RECORD_BYTES} bytes ({size} bytes): kept by reference, its first bytes"
-        return Rejected(reason, head, location=f"{self.name}:{line}", size=size)
+        return _by_reference(head, size, f"{self.name}:{line}")
 
-    def _finish(self, line: int, start: int, stop: int) -> Piece:
+    def _finish(self, line: int, start: int, stop: int) -> Piece | Rejected:
         self.pos = stop
+        if stop - start > MAX_RECORD_BYTES:  # whole in the buffer, but too large to keep as a record
+            return _by_reference(self.buf[start : start + HEAD_BYTES], stop - start, f"{self.name}:{line}")
         return (line, self.buf[start:stop].strip())
+
+
+def _by_reference(head: bytes, size: int, location: str) -> Rejected:
+    reason = f"record larger than {MAX_RECORD_BYTES} bytes ({size} bytes): kept by reference, its first bytes"
+    return Rejected(reason, head, location=location, size=size)

@@ -30,10 +30,14 @@ class Delivery:
     first_attempt_at: str | None
 
 
+# The head of each address's queue: the change whose seq is the least pending one of its address. Said
+# as a scalar min(), which the planner answers with one probe of webhook_outbox_pending per candidate
+# whatever it knows: a NOT EXISTS anti-join was planned as a quadratic scan on a fresh PostgreSQL
+# database (no statistics yet), 0.4 to 2 s per claim at 3,000 pending changes.
 _HEAD = (
     "o.url = ? AND o.state = 'pending' AND o.next_attempt_at <= ? AND o.leased_until < ? "
-    "AND NOT EXISTS (SELECT 1 FROM webhook_outbox p WHERE p.url = o.url AND p.address = o.address "
-    "AND p.state = 'pending' AND p.seq < o.seq)"
+    "AND o.seq = (SELECT min(p.seq) FROM webhook_outbox p WHERE p.url = o.url AND p.address = o.address "
+    "AND p.state = 'pending')"
 )
 
 

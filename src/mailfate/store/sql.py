@@ -69,7 +69,7 @@ SQLITE = Dialect(
     tag_array="m.tags -> ?",
     tag_path='$."{}"',
     simulator_test=_SIMULATOR,
-    on_account_test="json_extract(r.bounce, '$.subtype') = 'OnAccountSuppressionList'",
+    on_account_test="json_extract(r.bounce, '$.subtype') IS 'OnAccountSuppressionList'",  # never NULL
     count_if="sum({})",
     ordered_writes=False,
     suppression_lock=None,
