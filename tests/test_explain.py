@@ -9,7 +9,7 @@ import pytest
 from mailfate.cli import main
 from mailfate.core.explain import BOUNCES, COMPLAINTS, explain
 
-# From the SES/SNS facts, section 4.1 and 4.2.
+# As the SES developer guide lists them ("Bounce types", "Complaint types").
 DOCUMENTED_BOUNCES = [
     ("Undetermined", "Undetermined"),
     ("Permanent", "General"),
@@ -68,3 +68,32 @@ def test_unknown_type_exits_1_with_the_known_ones(capsys: pytest.CaptureFixture[
 def test_type_alone_lists_subtypes(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["explain", "Transient"]) == 0
     assert "MailboxFull" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "topic"),
+    [
+        (["transient", "general"], "Transient/General"),
+        (["TRANSIENT", "MAILBOX_FULL"], "Transient/MailboxFull"),  # the SES v2 API's spelling
+        (["permanent", "on-account-suppression-list"], "Permanent/OnAccountSuppressionList"),
+        (["Complaint", "abuse"], "complaint abuse"),
+        (["complaint", "AUTH_FAILURE"], "complaint auth-failure"),
+        (["Not-Spam"], "complaint not-spam"),
+    ],
+)
+def test_any_case_and_either_vocabulary(argv: list[str], topic: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", *argv, "--json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["topic"] == topic
+    assert body["known"] is True
+
+
+def test_complaint_alone_lists_the_feedback_types(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", "Complaint"]) == 0
+    out = capsys.readouterr().out
+    assert all(feedback in out for feedback in DOCUMENTED_COMPLAINTS)
+
+
+def test_complaint_with_an_unknown_feedback_type_is_unknown(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", "Complaint", "grumpy"]) == 1
+    assert "(unknown)" in capsys.readouterr().out

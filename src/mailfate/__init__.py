@@ -21,7 +21,7 @@ from mailfate.core.fate import fold, summarize_event
 from mailfate.core.model import Event, Kind, Mail, Record, Rejected, Status
 from mailfate.core.suppression import Policy, Suppression
 from mailfate.core.views import Fate, IngestResult, MessageView, RecipientView
-from mailfate.errors import MailfateError, PayloadError, StorageError, UsageError
+from mailfate.errors import MailfateError, PayloadError, SchemaError, StorageError, UsageError
 from mailfate.settings import Settings
 from mailfate.sources.ingest import ingest_bytes, ingest_stream
 from mailfate.sources.parse import parse_record
@@ -29,12 +29,14 @@ from mailfate.store import Store
 from mailfate.store import open_store as _open_store
 
 
-def open_store(url: str | None = None, *, bulk: bool = False, policy: Policy | None = None) -> Store:
-    """Open (and migrate) a store: ``url`` defaults to ``MAILFATE_DB``, else ``sqlite:///mailfate.db``;
-    ``policy`` to the ``MAILFATE_SOFT_BOUNCE_*`` settings. :func:`mailfate.store.open_store` is the same
-    without reading the environment."""
+def open_store(
+    url: str | None = None, *, bulk: bool = False, policy: Policy | None = None, migrate: bool = True
+) -> Store:
+    """Open (and, unless ``migrate=False``, migrate) a store: ``url`` defaults to ``MAILFATE_DB``, else
+    ``sqlite:///mailfate.db``; ``policy`` to the ``MAILFATE_SOFT_BOUNCE_*`` settings.
+    :func:`mailfate.store.open_store` is the same without reading the environment."""
     settings = Settings.from_env()
-    return _open_store(url or settings.database_url, bulk=bulk, policy=policy or settings.policy)
+    return _open_store(url or settings.database_url, bulk=bulk, policy=policy or settings.policy, migrate=migrate)
 
 
 def check(store: Store, addresses: str | Iterable[str]) -> list[CheckResult]:
@@ -60,6 +62,7 @@ __all__ = [
     "RecipientView",
     "Record",
     "Rejected",
+    "SchemaError",
     "Status",
     "StorageError",
     "Store",

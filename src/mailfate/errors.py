@@ -14,7 +14,8 @@
     ├── ConfirmationFailed                 confirming a subscription failed for now: HTTP 503
     ├── StorageError                       the database failed; nothing was acknowledged: HTTP 503
     │   ├── StorageBusy                    another writer held the database too long: HTTP 503
-    │   └── UnstorableData                 the database refused a value: that record goes to quarantine
+    │   ├── UnstorableData                 the database refused a value: that record goes to quarantine
+    │   └── SchemaError                    not a mailfate database, or an older schema a reader may not upgrade
     ├── RecordConflict                     a record key already stored with other content: quarantined
     └── UsageError                         the caller asked for something impossible: exit 2 / HTTP 400
 """
@@ -83,6 +84,10 @@ class RecordConflict(MailfateError):
     def __init__(self, items: dict[int, str]) -> None:
         super().__init__(f"{len(items)} records reuse a stored key with different content")
         self.items = items
+
+
+class SchemaError(StorageError):
+    """The database holds no mailfate schema, or an older one, and the caller may not migrate it."""
 
 
 class UsageError(MailfateError):

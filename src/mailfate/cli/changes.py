@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from mailfate.cli.base import OK, Command, open_db
+from mailfate.cli.base import CUT_OFF, OK, Command, json_safe, open_db, reader_gone
 from mailfate.core.jsonutil import dumps
 from mailfate.errors import UsageError
 
@@ -32,7 +32,7 @@ def cmd_changes(args: argparse.Namespace) -> int:
         while True:
             page = store.changes(after, args.limit)
             for change in page:
-                sys.stdout.write(dumps(change.to_json()) + "\n")
+                sys.stdout.write(json_safe(dumps(change.to_json())) + "\n")
             sys.stdout.flush()
             if page:
                 after = page[-1].seq
@@ -40,6 +40,17 @@ def cmd_changes(args: argparse.Namespace) -> int:
                 continue  # more is waiting: no sleep
             if not args.follow:
                 return OK
-            time.sleep(FOLLOW_SECONDS)
+            if _wait_for_more():
+                return CUT_OFF  # the reader has gone (| head -1): nobody wants more
     finally:
         store.close()
+
+
+def _wait_for_more() -> bool:
+    """Sleep until the next poll of the feed, watching the reader: True as soon as it has gone."""
+    deadline = time.monotonic() + FOLLOW_SECONDS
+    while time.monotonic() < deadline:
+        if reader_gone():
+            return True
+        time.sleep(0.1)
+    return reader_gone()

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from mailfate.cli.base import MISSING, OK, Command, open_db, print_json
+from mailfate.cli.base import MISSING, OK, Command, open_db, print_json, safe
 from mailfate.cli.render import describe
 from mailfate.core.check import CheckResult
 
 
 def add_commands(command: Command) -> None:
     check = command("check", cmd_check, "may these addresses be mailed? exit status 1 when any may not")
-    check.add_argument("addresses", metavar="ADDRESS", nargs="+")
+    check.add_argument("addresses", metavar="ADDRESS", nargs="+", help="the email addresses to check")
     check.add_argument("--json", action="store_true", help="a JSON array, one answer per address")
 
 
@@ -29,12 +29,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _line(result: CheckResult) -> str:
+    address = safe(result.address)  # as typed, or as a record had it: shown, never run by the terminal
     if result.error is not None:
-        return f"{result.address}  error: {result.error}"
+        return f"{address}  error: {safe(result.error)}"
     s = result.suppression
     if s is None:
-        return f"{result.address}  allowed"
+        return f"{address}  allowed"
     event = s.event or {}
-    cause = f", {event['kind']} of {event['message_id']}" if event.get("message_id") else ""
+    cause = f", {event['kind']} of {safe(event['message_id'])}" if event.get("message_id") else ""
     until = f", until {s.expires_at}" if s.expires_at else ""
-    return f"{result.address}  suppressed ({describe(s)}) since {s.since}{until}{cause}"
+    return f"{address}  suppressed ({safe(describe(s))}) since {s.since}{until}{cause}"

@@ -1,4 +1,4 @@
-"""``mailfate ingest``, ``consume sqs`` and ``prune``: getting notifications in, and old ones out."""
+"""``mailfate ingest`` and ``consume sqs``: getting notifications in (``prune``, old ones out, is beside)."""
 
 from __future__ import annotations
 
@@ -8,27 +8,25 @@ import sys
 from mailfate.cli import render
 from mailfate.cli.base import MISSING, OK, Command, open_db, print_json
 from mailfate.core.views import IngestResult
-from mailfate.errors import UsageError
 from mailfate.settings import Settings
 from mailfate.sources.ingest import Throttle, VerifyEnvelopes, ingest_paths
 
 
 def add_commands(command: Command) -> None:
-    ingest = command("ingest", cmd_ingest, "store notifications from files (JSON, JSON Lines, .gz) or - for stdin")
-    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    ingest = command(
+        "ingest", cmd_ingest, "store notifications from files (JSON, JSON Lines, .gz) or - for stdin", db="writes"
+    )
+    ingest.add_argument("paths", nargs="+", metavar="PATH", help="a file, a folder (every file under it), or -")
     ingest.add_argument("--json", action="store_true", help="print the summary as JSON")
     ingest.add_argument("--verify", action="store_true", help="check SNS signatures; quarantine what fails")
 
-    consume = command("consume", cmd_consume, "long-poll an SQS queue: store each message, then delete it")
+    consume = command("consume", cmd_consume, "long-poll an SQS queue: store each message, then delete it", db="writes")
     consume.add_argument("source", choices=["sqs"], help="where from (sqs)")
-    consume.add_argument("queue_url", metavar="QUEUE_URL")
+    consume.add_argument("queue_url", metavar="QUEUE_URL", help="https://sqs.REGION.amazonaws.com/ACCOUNT/NAME")
     consume.add_argument("--verify", action="store_true", help="check SNS signatures (as POST /sns does)")
     consume.add_argument("--wait", type=int, default=20, choices=range(0, 21), metavar="SECONDS",
                          help="long-poll wait, 0 to 20 (default 20)")  # fmt: skip
     consume.add_argument("--region", help="AWS region (default: from the queue URL)")
-
-    prune = command("prune", cmd_prune, "delete raw records older than DAYS; fates and events stay")
-    prune.add_argument("--older-than", type=float, required=True, metavar="DAYS")
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -104,23 +102,6 @@ def cmd_consume(args: argparse.Namespace) -> int:
         f"{stats.quarantined:,} quarantined",
         file=sys.stderr,
     )
-    return OK
-
-
-def cmd_prune(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime, timedelta
-
-    from mailfate.core.timestamps import format_timestamp
-
-    if args.older_than < 0:
-        raise UsageError("--older-than must be 0 or more days")
-    cutoff = format_timestamp(datetime.now(UTC) - timedelta(days=args.older_than))
-    store = open_db(args)
-    try:
-        records, quarantined = store.prune(cutoff)
-    finally:
-        store.close()
-    print(f"deleted {records:,} raw records and {quarantined:,} quarantined ones received before {cutoff}")
     return OK
 
 

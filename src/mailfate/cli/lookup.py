@@ -6,28 +6,31 @@ import argparse
 import sys
 
 from mailfate.cli import render
-from mailfate.cli.base import MISSING, OK, Command, open_db, print_json
-from mailfate.core.addresses import normalize_address
+from mailfate.cli.base import MISSING, OK, Command, open_db, print_json, safe
+from mailfate.core.addresses import email_address
 from mailfate.core.explain import explain
+from mailfate.errors import UsageError
 
 
 def add_commands(command: Command) -> None:
     status = command("status", cmd_status, "the fate of one message and of each of its recipients")
-    status.add_argument("message_id", metavar="MESSAGE_ID")
-    status.add_argument("--json", action="store_true")
+    status.add_argument("message_id", metavar="MESSAGE_ID", help="the SES message id (mail.messageId)")
+    status.add_argument("--json", action="store_true", help="print the object GET /api/messages/{id} returns")
 
     recipient = command("recipient", cmd_recipient, "every message sent to an address, and its suppression")
-    recipient.add_argument("address", metavar="ADDRESS")
-    recipient.add_argument("--json", action="store_true")
+    recipient.add_argument("address", metavar="ADDRESS", help="an email address, with or without a display name")
+    recipient.add_argument("--json", action="store_true", help="print the object GET /api/recipients/{address} returns")
 
-    explain_cmd = command("explain", cmd_explain, "what a bounce type/subtype or complaint type means")
-    explain_cmd.add_argument("type", metavar="TYPE")
-    explain_cmd.add_argument("subtype", metavar="SUBTYPE", nargs="?")
-    explain_cmd.add_argument("--json", action="store_true")
+    explain_cmd = command(
+        "explain", cmd_explain, "what a bounce type/subtype or complaint feedback type means", db="none"
+    )
+    explain_cmd.add_argument("type", metavar="TYPE", help="a bounce type (Transient), a feedback type, or Complaint")
+    explain_cmd.add_argument("subtype", metavar="SUBTYPE", nargs="?", help="a bounce subtype; after Complaint, a type")
+    explain_cmd.add_argument("--json", action="store_true", help="print the explanation as a JSON object")
 
     quarantine = command("quarantine", cmd_quarantine, "records that could not be understood, with the reason")
-    quarantine.add_argument("--json", action="store_true")
-    quarantine.add_argument("--limit", type=int, default=100)
+    quarantine.add_argument("--json", action="store_true", help="print a JSON array of what GET /api/quarantine lists")
+    quarantine.add_argument("--limit", type=int, default=100, help="newest this many records (default 100)")
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -40,7 +43,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         if args.json:
             print_json({"error": f"message {args.message_id} not found", "status": 404})
         else:
-            print(f"mailfate: no events for message {args.message_id}", file=sys.stderr)
+            print(f"mailfate: no events for message {safe(args.message_id)}", file=sys.stderr)
+        if "@" in args.message_id:
+            hint = safe(args.message_id.strip())
+            print(f"mailfate: {hint} looks like an address: try mailfate recipient {hint}", file=sys.stderr)
         return MISSING
     if args.json:
         print_json(view.to_json())
@@ -50,9 +56,10 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_recipient(args: argparse.Namespace) -> int:
+    address = email_address(args.address)  # before the database: a usage error whatever --db says
     store = open_db(args)
     try:
-        view = store.recipient(normalize_address(args.address))
+        view = store.recipient(address)
     finally:
         store.close()
     if args.json:
@@ -72,6 +79,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
+    if not 1 <= args.limit <= 10_000:
+        raise UsageError("--limit must be between 1 and 10000")
     store = open_db(args)
     try:
         items = store.quarantined(limit=args.limit)

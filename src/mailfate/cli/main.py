@@ -1,20 +1,24 @@
-"""The ``mailfate`` command line (the commands are in the modules beside this one).
+"""The ``mailfate`` command line (the commands are in the modules beside this one; docs/cli.md).
 
 Exit status: 0 success; 1 a looked-up thing does not exist, or ``ingest`` quarantined or refused a
-record, or storage failed; 2 bad usage.
+record, or the database could not be used; 2 bad usage; 141 output cut off by a reader that stopped
+reading (``| head``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
 from mailfate._version import __version__
-from mailfate.cli import aws, changes, check, demo, ingest, lookup, reputation, serve
-from mailfate.cli.base import MISSING, USAGE, Handler
-from mailfate.errors import MailfateError, StorageError, UsageError
+from mailfate.cli import aws, changes, check, demo, ingest, lookup, migrate, prune, reputation, serve
+from mailfate.cli.base import CUT_OFF, MISSING, USAGE, DbUse, Handler, safe
+from mailfate.errors import MailfateError, SchemaError, StorageError, UsageError
+
+DB_HELP = "database URL, before or after the command (default: $MAILFATE_DB, else sqlite:///mailfate.db)"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,16 +30,22 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="mailfate", description="The true fate of every email sent through Amazon SES.")
     parser.add_argument("--version", action="version", version=f"mailfate {__version__}")
+    parser.add_argument("--db", metavar="URL", help=DB_HELP)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
-    def command(name: str, handler: Handler, help: str) -> argparse.ArgumentParser:
+    def command(
+        name: str, handler: Handler, help: str, *, db: DbUse = "reads", db_help: str | None = None
+    ) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help, description=help)
-        sub.add_argument("--db", metavar="URL", help="database URL (default: $MAILFATE_DB or sqlite:///mailfate.db)")
-        sub.set_defaults(handler=handler)
+        # SUPPRESS: given after the command it wins; not given, the one before the command stays. Where
+        # there is no database it is still accepted (scripts pass --db to every command), and ignored.
+        shown = argparse.SUPPRESS if db == "none" else db_help or DB_HELP
+        sub.add_argument("--db", metavar="URL", default=argparse.SUPPRESS, help=shown)
+        sub.set_defaults(handler=handler, db_use=db)
         return sub
 
-    for group in (serve, ingest, lookup, check, reputation, changes, aws, demo):
+    for group in (serve, ingest, prune, lookup, check, reputation, changes, aws, demo, migrate):
         group.add_commands(command)
     return parser
 
@@ -44,19 +54,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.handler(args)
+        sys.stdout.flush()  # a reader that has gone is found here, not at exit
+    except BrokenPipeError:
+        return _cut_off()
     except UsageError as exc:
-        print(f"mailfate: error: {exc}", file=sys.stderr)
+        print(f"mailfate: error: {safe(exc)}", file=sys.stderr)
         return USAGE
+    except SchemaError as exc:  # not mailfate's database: no "storage error", nothing failed
+        print(f"mailfate: {safe(exc)}", file=sys.stderr)
+        return MISSING
     except StorageError as exc:
-        print(f"mailfate: storage error: {exc}", file=sys.stderr)
+        print(f"mailfate: storage error: {safe(exc)}", file=sys.stderr)
         return MISSING
     except MailfateError as exc:
-        print(f"mailfate: error: {exc}", file=sys.stderr)
+        print(f"mailfate: error: {safe(exc)}", file=sys.stderr)
         return MISSING
     except KeyboardInterrupt:
         print("mailfate: interrupted", file=sys.stderr)
         return 130
     return code
+
+
+def _cut_off() -> int:
+    """The reader of standard output has gone (``| head``): end quietly, as a program killed by SIGPIPE
+    would, but without Python's "Exception ignored ... BrokenPipeError" when it flushes at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return CUT_OFF
 
 
 if __name__ == "__main__":

@@ -1,15 +1,14 @@
-"""Command-line handlers for suppressions and reputation figures (SPEC sections 5 and 6)."""
+"""``mailfate suppressions``, ``suppress``, ``unsuppress`` and ``stats`` (docs/suppression-and-reputation.md)."""
 
 from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 from datetime import UTC, datetime
 
 from mailfate.aws.ses_suppression import pull, push, sesv2_client
-from mailfate.cli.base import MISSING, OK, Command, open_db
+from mailfate.cli.base import MISSING, OK, Command, open_db, print_json, safe
 from mailfate.cli.render import describe
 from mailfate.core.addresses import email_address
 from mailfate.core.stats import COUNTS, Stats, StatsQuery
@@ -30,15 +29,15 @@ def add_commands(command: Command) -> None:
     listing.add_argument("--push-ses", action="store_true", help="then put bounce and complaint ones on it")
     listing.add_argument("--region", help="AWS region for --pull-ses/--push-ses (default: boto3's)")
 
-    add = command("suppress", cmd_suppress, "suppress an address by hand")
-    add.add_argument("address", metavar="ADDRESS")
+    add = command("suppress", cmd_suppress, "suppress an address by hand", db="writes")
+    add.add_argument("address", metavar="ADDRESS", help="the email address to suppress")
     add.add_argument("--reason", default=None, help="why (kept with the suppression)")
 
-    lift = command("unsuppress", cmd_unsuppress, "lift a suppression; later events may suppress again")
-    lift.add_argument("address", metavar="ADDRESS")
+    lift = command("unsuppress", cmd_unsuppress, "lift a suppression; later events may suppress again", db="writes")
+    lift.add_argument("address", metavar="ADDRESS", help="the suppressed email address")
 
     stats = command("stats", cmd_stats, "bounce and complaint rates against the SES thresholds")
-    stats.add_argument("--json", action="store_true")
+    stats.add_argument("--json", action="store_true", help="print the object GET /api/stats returns")
     stats.add_argument("--since", help="send time from (ISO 8601; default 7 days before --until)")
     stats.add_argument("--until", help="send time before (ISO 8601; default now)")
     stats.add_argument("--group-by", help="configuration_set, sending_domain, day or tag:NAME")
@@ -50,7 +49,7 @@ def _now() -> datetime:
 
 def cmd_suppressions(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    store = open_db(args, settings)
+    store = open_db(args, settings, writes=args.pull_ses)  # pulling adds to the database
     try:
         if args.pull_ses:
             pulled = pull(sesv2_client(args.region))
@@ -64,8 +63,8 @@ def cmd_suppressions(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if args.json:
-        print(json.dumps([s.to_item() for s in found], indent=2))
-    elif args.csv:
+        print_json([s.to_item() for s in found])
+    elif args.csv:  # data for another program, exact like JSON: not escaped for a terminal
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for s in found:
@@ -85,7 +84,7 @@ def cmd_suppress(args: argparse.Namespace) -> int:
         current = store.suppression(address)
     finally:
         store.close()
-    print(f"{address} suppressed ({describe(current) if current else 'manual'})")
+    print(f"{address} suppressed ({safe(describe(current)) if current else 'manual'})")
     return OK
 
 
@@ -111,7 +110,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if args.json:
-        print(json.dumps(stats.to_json(), indent=2))
+        print_json(stats.to_json())
     else:
         print(_stats_table(stats))
     return OK
@@ -120,17 +119,16 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def _table(found: list[Suppression]) -> str:
     if not found:
         return "no suppressed addresses"
-    width = max(len(s.address) for s in found)
+    rows = [(safe(s.address), safe(s.reason), safe(s.since), safe(s.expires_at or "never"), safe(s.note or ""))
+            for s in found]  # fmt: skip
+    width = max(len(row[0]) for row in rows)
     lines = [f"{'address':<{width}}  {'reason':<11}  {'since':<24}  {'expires':<24}  note"]
-    lines += [
-        f"{s.address:<{width}}  {s.reason:<11}  {s.since:<24}  {s.expires_at or 'never':<24}  {s.note or ''}".rstrip()
-        for s in found
-    ]
+    lines += [f"{a:<{width}}  {r:<11}  {s:<24}  {e:<24}  {n}".rstrip() for a, r, s, e, n in rows]
     return "\n".join(lines)
 
 
 def _stats_table(stats: Stats) -> str:
-    rows = [("all", stats.totals.to_json())] + [(str(g.key), g.to_json()) for g in stats.groups]
+    rows = [("all", stats.totals.to_json())] + [(safe(g.key), g.to_json()) for g in stats.groups]
     head = f"{'':<24}" + "".join(f"{c:>13}" for c in COUNTS) + f"{'bounce rate':>22}{'complaint rate':>24}"
     lines = [f"sent {stats.query.since} to {stats.query.until}", head]
     for key, body in rows:

@@ -12,10 +12,11 @@ from dataclasses import replace
 from mailfate.cli.base import Command
 from mailfate.errors import UsageError
 from mailfate.settings import Settings
+from mailfate.store import open_store
 
 
 def add_commands(command: Command) -> None:
-    serve = command("serve", cmd_serve, "serve POST /sns, the JSON API and the dashboard over HTTP")
+    serve = command("serve", cmd_serve, "serve POST /sns, the JSON API and the dashboard over HTTP", db="writes")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8025, help="port (default 8025)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
@@ -45,6 +46,10 @@ def serve(host: str, port: int, workers: int = 1, db: str | None = None) -> int:
         raise UsageError("--port must be between 1 and 65535")
     if workers < 1:
         raise UsageError("--workers must be at least 1")
+    if workers > 1:
+        # Each worker opens the store for itself. Open it here first: a database that cannot be reached
+        # is then one line and exit 1 (not workers failing for ever), and one process migrates it.
+        open_store(settings.database_url, policy=settings.policy).close()
     import uvicorn  # here, not at the top: every other command starts faster without it
 
     options = {

@@ -30,7 +30,8 @@ def normalize_address(raw: str) -> str:
 def email_address(raw: str) -> str:
     """The normalized address of ``raw``, which must be an email address (what a user typed)."""
     address = normalize_address(raw)
-    if "@" not in address:
+    local, at, domain = address.rpartition("@")
+    if not (at and local and domain) or any(ch.isspace() or not ch.isprintable() for ch in address):
         raise UsageError(f"{raw!r} is not an email address")
     return address
 

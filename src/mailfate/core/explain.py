@@ -118,34 +118,53 @@ COMPLAINTS: dict[str, tuple[str, str]] = {
 }
 
 
+def _key(name: str) -> str:
+    """A name as it is compared: any case, and ``-``, ``_`` or spaces alike, so that the notifications'
+    spelling (``Transient``/``MailboxFull``, ``auth-failure``) and the SES v2 API's (``TRANSIENT``,
+    ``AUTH_FAILURE``) both match."""
+    return "".join(ch for ch in name.lower() if ch not in "-_ ")
+
+
 def explain(type_name: str, subtype: str | None = None) -> Explanation:
-    """Explain a bounce type and subtype, or a complaint feedback type; never raises."""
-    if subtype is not None:
-        topic = f"{type_name}/{subtype}"
-        found = BOUNCES.get((type_name, subtype))
-        if found:
-            return Explanation(topic, found[0], found[1], counts_toward_bounce_rate=found[2])
-        if type_name == "Permanent":
+    """Explain a bounce type and subtype, or a complaint feedback type (alone, or after ``Complaint``);
+    any case, in either vocabulary of SES. Never raises."""
+    kind, sub = _key(type_name), _key(subtype) if subtype is not None else None
+    if kind == "complaint":
+        if sub is None:
             return Explanation(
-                topic,
+                "complaint",
+                "The recipient marked the message as spam (or otherwise complained); the feedback type says "
+                f"what kind: {', '.join(COMPLAINTS)}.",
+                "Stop sending to the address; mailfate suppresses it. Run: mailfate explain Complaint TYPE",
+            )
+        kind, sub = sub, None
+    if sub is not None:
+        found = next(((t, s) for t, s in BOUNCES if _key(t) == kind and _key(s) == sub), None)
+        if found:
+            meaning, action, counts = BOUNCES[found]
+            return Explanation(f"{found[0]}/{found[1]}", meaning, action, counts_toward_bounce_rate=counts)
+        topic = f"{type_name.strip()}/{(subtype or '').strip()}"
+        if kind == "permanent":
+            return Explanation(
+                f"Permanent/{(subtype or '').strip()}",
                 "A permanent bounce of a subtype mailfate does not know; SES may have added it recently.",
                 _REMOVE,
                 known=False,
                 counts_toward_bounce_rate=True,
             )
         return _unknown(topic)
-    key = type_name.strip()
     for name, (meaning, action) in COMPLAINTS.items():
-        if name == key.lower():
+        if _key(name) == kind:
             return Explanation(f"complaint {name}", meaning, action)
-    subtypes = [sub for (kind, sub) in BOUNCES if kind == key]
-    if subtypes:
+    types = sorted({t for t, _ in BOUNCES if _key(t) == kind})
+    if types:
+        subtypes = [s for (t, s) in BOUNCES if t == types[0]]
         return Explanation(
-            key,
-            f"A {key} bounce; give the subtype for details: {', '.join(subtypes)}.",
-            "Run: mailfate explain " + key + " SUBTYPE",
+            types[0],
+            f"A {types[0]} bounce; give the subtype for details: {', '.join(subtypes)}.",
+            "Run: mailfate explain " + types[0] + " SUBTYPE",
         )
-    return _unknown(key)
+    return _unknown(type_name.strip())
 
 
 def _unknown(topic: str) -> Explanation:

@@ -108,10 +108,18 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-def open_store(url: str = DEFAULT_URL, *, bulk: bool = False, policy: Policy | None = None) -> Store:
-    """Open (and migrate) the store at ``url``: ``sqlite:///relative.db``, ``sqlite:////abs.db``,
-    ``postgresql://...``. ``bulk`` tunes it for loading files rather than for answering requests.
-    ``policy`` is the suppression rules the change feed announces by (default: SES-like defaults).
+def open_store(
+    url: str = DEFAULT_URL, *, bulk: bool = False, policy: Policy | None = None, migrate: bool = True
+) -> Store:
+    """Open the store at ``url``: ``sqlite:///relative.db``, ``sqlite:////abs.db``, ``postgresql://...``.
+    ``bulk`` tunes it for loading files rather than for answering requests. ``policy`` is the suppression
+    rules the change feed announces by (default: SES-like defaults).
+
+    ``migrate`` (the default) creates mailfate's tables, or brings them up to date. With
+    ``migrate=False``, for callers that only read, nothing is created, not even a missing SQLite file:
+    a database that is not mailfate's, or is behind this version's schema, raises
+    :class:`~mailfate.errors.SchemaError`. A PostgreSQL server that cannot be reached raises
+    :class:`~mailfate.errors.StorageError` at once, with the server's reason.
 
     Nothing here reads the environment: the command line and the server read the settings and pass
     them down (``mailfate.open_store`` does the same for library users)."""
@@ -119,9 +127,9 @@ def open_store(url: str = DEFAULT_URL, *, bulk: bool = False, policy: Policy | N
     if url.startswith("sqlite://"):
         from mailfate.store.sqlite import SQLiteStore
 
-        return SQLiteStore(url, bulk=bulk, policy=policy)
+        return SQLiteStore(url, bulk=bulk, policy=policy, migrate=migrate)
     if url.startswith(("postgresql://", "postgres://")):
         from mailfate.store.postgres import PostgresStore
 
-        return PostgresStore(url, policy=policy)
+        return PostgresStore(url, policy=policy, migrate=migrate)
     raise UsageError(f"unknown database URL {url!r}: expected sqlite:///PATH or postgresql://...")

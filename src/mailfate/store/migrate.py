@@ -1,14 +1,23 @@
-"""Versioned schema migrations, applied by mailfate itself when a store opens."""
+"""Versioned schema migrations, applied by mailfate itself when a store opens for writing.
+
+A store opened for reading only (``open_store(url, migrate=False)``) applies nothing: it checks that the
+database is mailfate's and fully migrated (:func:`check_schema`), so that a read command pointed at the
+wrong database changes nothing in it (see docs/cli.md, "Which commands may change a database").
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from importlib import resources
 
+from mailfate.errors import SchemaError
 from mailfate.store.tx import Transaction
 
 #: A data step that SQL alone cannot take, run right after the named migration's statements.
 AfterMigration = Callable[[Transaction, str], None]
+
+#: The first migration: a ``schema_migrations`` table without it belongs to some other tool.
+FIRST = "0001_initial"
 
 
 def migrations(dialect: str) -> list[tuple[str, str]]:
@@ -18,16 +27,35 @@ def migrations(dialect: str) -> list[tuple[str, str]]:
     return [(name.removesuffix(".sql"), text) for name, text in scripts]
 
 
-def apply_migrations(tx: Transaction, dialect: str, now_sql: str, after: AfterMigration) -> None:
+def apply_migrations(tx: Transaction, dialect: str, now_sql: str, after: AfterMigration, where: str) -> None:
     """Apply, inside ``tx``, every migration not yet recorded in schema_migrations."""
     tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at TEXT)")
     done = {row[0] for row in tx.execute("SELECT version FROM schema_migrations")}
+    if done and FIRST not in done:
+        raise SchemaError(f"{where} is not a mailfate database: its schema_migrations table is another tool's")
     for name, script in migrations(dialect):
         if name not in done:
             for statement in statements(script):
                 tx.execute(statement)
             after(tx, name)
             tx.execute(f"INSERT INTO schema_migrations VALUES (?, {now_sql})", (name,))
+
+
+def check_schema(applied: Collection[str] | None, dialect: str, where: str) -> None:
+    """Raise :class:`SchemaError` unless every shipped migration is among ``applied`` (None: the database
+    has no ``schema_migrations`` table at all). One line each, naming what to run."""
+    if applied is None or FIRST not in applied:
+        raise SchemaError(
+            f"{where} is not a mailfate database, and a command that only reads creates nothing in it: "
+            "check --db, or create mailfate's tables there with: mailfate migrate --db URL"
+        )
+    behind = [name for name, _ in migrations(dialect) if name not in applied]
+    if behind:
+        raise SchemaError(
+            f"{where} holds an older mailfate schema ({len(behind)} migration{'s' if len(behind) > 1 else ''} "
+            f"behind, next {behind[0]}), and a command that only reads does not upgrade it: "
+            "run mailfate migrate --db URL (or any command that writes)"
+        )
 
 
 def statements(script: str) -> list[str]:

@@ -21,10 +21,13 @@ from mailfate.core.suppression import Policy
 from mailfate.errors import StorageError, UnstorableData, UsageError
 from mailfate.store import sql
 from mailfate.store.common import SqlStore
-from mailfate.store.migrate import apply_migrations
+from mailfate.store.migrate import apply_migrations, check_schema
 
 #: Attempts of a write transaction that deadlocked or failed serialization.
 ATTEMPTS = 5
+#: Seconds the first connection may take (unless the URL sets connect_timeout): an unreachable server
+#: is reported now, in one line, rather than after the pool has retried for its whole timeout.
+CONNECT_TIMEOUT = 5
 _RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
 
 
@@ -43,7 +46,21 @@ def _storage_errors(action: str) -> Iterator[None]:
     except (psycopg.DataError, pg_errors.NotNullViolation, pg_errors.CheckViolation, UnicodeEncodeError) as exc:
         raise UnstorableData(f"{action}: {exc}".strip()) from exc
     except (psycopg.Error, PoolTimeout) as exc:
-        raise StorageError(f"{action}: {exc}".strip()) from exc
+        reason = "; ".join(" ".join(line.split()) for line in str(exc).splitlines() if line.strip())  # one line
+        raise StorageError(f"{action}: {reason}".strip()) from exc
+
+
+def _connect(url: str) -> psycopg.Connection[Any]:
+    timeout = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT}
+    return psycopg.connect(url, autocommit=True, **timeout)  # type: ignore[arg-type]
+
+
+def _applied(conn: psycopg.Connection[Any]) -> list[str] | None:
+    """The migrations recorded in the database, or None when it has no schema_migrations table."""
+    ((table,),) = conn.execute("SELECT to_regclass('schema_migrations')").fetchall()
+    if table is None:
+        return None
+    return [row[0] for row in conn.execute("SELECT version FROM schema_migrations").fetchall()]
 
 
 class _Transaction:
@@ -64,19 +81,23 @@ class _Transaction:
 class PostgresStore(SqlStore):
     dialect = sql.POSTGRES
 
-    def __init__(self, url: str, max_connections: int = 8, policy: Policy | None = None) -> None:
+    def __init__(self, url: str, max_connections: int = 8, policy: Policy | None = None, migrate: bool = True) -> None:
         self.url = url
         self.policy = policy or Policy()
+        # One plain connection first: it fails at once with the server's own reason (refused, no such
+        # database or role), where the pool would log a warning per retry until its timeout.
+        with _storage_errors("cannot connect to PostgreSQL"), _connect(url) as first:
+            where = f"PostgreSQL database {first.info.dbname} on {first.info.host}:{first.info.port}"
+            if migrate:
+                with first.transaction():
+                    self._migrate(_Transaction(first), where)
+            else:
+                check_schema(_applied(first), "postgres", where)
         with _storage_errors("cannot connect to PostgreSQL"):
             self._pool = ConnectionPool(
                 url, min_size=1, max_size=max_connections, open=False, timeout=10, kwargs={"autocommit": True}
             )
             self._pool.open(wait=True, timeout=10)
-        try:
-            self._migrate()
-        except BaseException:
-            self._pool.close()
-            raise
 
     def _read(self, statement: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
@@ -102,11 +123,10 @@ class PostgresStore(SqlStore):
                 time.sleep(0.01 * attempt)
         raise AssertionError("unreachable")
 
-    def _migrate(self) -> None:
-        with self._transaction() as tx:
-            # Several processes may start at once: one migrates, the others wait, then find it done.
-            tx.execute("SELECT pg_advisory_xact_lock(7346112001)")
-            apply_migrations(tx, "postgres", "now()::text", self._after_migration)
+    def _migrate(self, tx: _Transaction, where: str) -> None:
+        # Several processes may start at once: one migrates, the others wait, then find it done.
+        tx.execute("SELECT pg_advisory_xact_lock(7346112001)")
+        apply_migrations(tx, "postgres", "now()::text", self._after_migration, where)
 
     def close(self) -> None:
         self._pool.close()

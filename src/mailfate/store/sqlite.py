@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from mailfate.core.suppression import Policy
-from mailfate.errors import StorageBusy, StorageError, UnstorableData, UsageError
+from mailfate.errors import SchemaError, StorageBusy, StorageError, UnstorableData, UsageError
 from mailfate.store import sql
 from mailfate.store.common import SqlStore
-from mailfate.store.migrate import apply_migrations
+from mailfate.store.migrate import apply_migrations, check_schema
 
 
 def sqlite_path(url: str) -> str:
@@ -121,7 +121,7 @@ class _Transaction:
 class SQLiteStore(SqlStore):
     dialect = sql.SQLITE
 
-    def __init__(self, url: str, bulk: bool = False, policy: Policy | None = None) -> None:
+    def __init__(self, url: str, bulk: bool = False, policy: Policy | None = None, migrate: bool = True) -> None:
         self.url = url
         self.bulk = bulk
         self.policy = policy or Policy()
@@ -131,10 +131,17 @@ class SQLiteStore(SqlStore):
             parent = Path(self.path).parent
             if not parent.exists():
                 raise StorageError(f"cannot open {self.path}: folder {parent} does not exist")
+            if not migrate:
+                self._check_schema()  # before anything below creates the file, its WAL or its lock
             self._write_lock = _WriterLock(self.path, BULK_WRITE_WAIT if bulk else WRITE_WAIT)
-            self._writer = self._connect()
-            self._writer.execute("PRAGMA journal_mode=WAL")
-            self._migrate()
+            try:
+                self._writer = self._connect()
+                self._writer.execute("PRAGMA journal_mode=WAL")
+                if migrate:
+                    self._migrate()
+            except BaseException:
+                self.close()
+                raise
 
     def _connect(self) -> sqlite3.Connection:
         wait = BULK_WRITE_WAIT if self.bulk else WRITE_WAIT  # another program holding SQLite's own lock
@@ -178,10 +185,33 @@ class SQLiteStore(SqlStore):
 
     def _migrate(self) -> None:
         with self._transaction() as tx:
-            apply_migrations(tx, "sqlite", "datetime('now')", self._after_migration)
+            apply_migrations(tx, "sqlite", "datetime('now')", self._after_migration, self.path)
+
+    def _check_schema(self) -> None:
+        """Raise SchemaError unless the file exists and holds mailfate's current schema; create nothing."""
+        if not Path(self.path).is_file():
+            raise SchemaError(
+                f"no mailfate database at {self.path} (no such file), and a command that only reads creates "
+                "none: check --db, or create it with: mailfate migrate --db URL"
+            )
+        applied: list[str] | None = None
+        try:
+            conn = sqlite3.connect(f"{Path(self.path).resolve().as_uri()}?mode=ro", uri=True, timeout=WRITE_WAIT)
+            try:
+                if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations'").fetchall():
+                    applied = [row[0] for row in conn.execute("SELECT version FROM schema_migrations")]
+            finally:
+                conn.close()
+        except sqlite3.OperationalError:
+            raise  # locked, unreadable: a storage error, said as such by _storage_errors
+        except sqlite3.DatabaseError as exc:  # "file is not a database"
+            raise SchemaError(f"{self.path} is not a mailfate database: {exc}") from exc
+        check_schema(applied, "sqlite", self.path)
 
     def close(self) -> None:
-        self._writer.close()
+        writer = getattr(self, "_writer", None)  # None when opening failed half way
+        if writer is not None:
+            writer.close()
         self._write_lock.close()
         conn = getattr(self._local, "conn", None)
         if conn is not None:

@@ -1,0 +1,60 @@
+"""``mailfate prune``: delete old raw records; events, fates and suppressions stay.
+
+A cut-off under :data:`CONFIRM_BELOW_DAYS` days reaches records that the reputation window, a replay
+from the quarantine or an investigation may still want, so it is done only when confirmed: ``--yes``,
+or "y" typed at a terminal. Without a terminal and without ``--yes`` it refuses (exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from datetime import UTC, datetime, timedelta
+
+from mailfate.cli.base import MISSING, OK, Command, open_db
+from mailfate.core.timestamps import format_timestamp
+from mailfate.errors import UsageError
+
+#: Cut-offs more recent than this many days need confirmation.
+CONFIRM_BELOW_DAYS = 7
+
+
+def add_commands(command: Command) -> None:
+    prune = command("prune", cmd_prune, "delete raw records older than DAYS; events, fates and suppressions stay",
+                    db="writes")  # fmt: skip
+    prune.add_argument("--older-than", type=float, required=True, metavar="DAYS",
+                       help=f"received over DAYS days ago (under {CONFIRM_BELOW_DAYS} asks to confirm)")  # fmt: skip
+    prune.add_argument("--yes", action="store_true", help=f"confirm a cut-off under {CONFIRM_BELOW_DAYS} days")
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    days = args.older_than
+    if not math.isfinite(days) or not 0 <= days <= 36_500:
+        raise UsageError("--older-than must be a number of days from 0 to 36500")
+    cutoff = format_timestamp(datetime.now(UTC) - timedelta(days=days))
+    if days < CONFIRM_BELOW_DAYS and not args.yes and not _confirmed(days, cutoff):
+        return MISSING
+    store = open_db(args)
+    try:
+        records, quarantined = store.prune(cutoff)
+    finally:
+        store.close()
+    print(f"deleted {records:,} raw records and {quarantined:,} quarantined ones received before {cutoff}")
+    return OK
+
+
+def _confirmed(days: float, cutoff: str) -> bool:
+    what = f"every raw and quarantined record received before {cutoff} ({days:g} days ago)"
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"--older-than under {CONFIRM_BELOW_DAYS} days deletes {what}: add --yes to confirm "
+            "(there is no terminal to ask on)"
+        )
+    print(f"This deletes {what}; events, fates and suppressions stay.", file=sys.stderr)
+    print("Delete them? [y/N] ", end="", file=sys.stderr, flush=True)  # stdout stays for results
+    answer = sys.stdin.readline()
+    if answer.strip().lower() in ("y", "yes"):
+        return True
+    print("mailfate: nothing deleted", file=sys.stderr)
+    return False
