@@ -236,3 +236,54 @@ def test_aws_unreachable_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, capsy
     assert code == 1
     assert err.startswith("mailfate: error: sns get_topic_attributes:")
     assert "Traceback" not in err
+
+
+# -- a step that fails -----------------------------------------------------------------------------------
+
+
+def test_a_failed_step_says_which_why_and_what_is_left(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
+    """AWS refuses the queue name at step 4: steps 1-3 are done and said so, step 5 is left, named."""
+    code = main(["setup", "aws", "--sqs", "bad name!"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0] == "Changes, each as it is made:"
+    assert [line.rsplit(" ", 1)[1] for line in lines[1:]] == ["done", "done", "done", "FAILED"]
+    assert "create SQS queue bad name!" in lines[4]
+    first, *rest = err.splitlines()
+    assert first == (
+        "mailfate: error: step 4 of 5 failed: sqs create_queue: InvalidParameterValue: "
+        "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length"
+    )
+    assert rest[0] == "mailfate: 3 of 5 steps were made; not done:"
+    assert rest[1].startswith("  4. create SQS queue bad name!")
+    assert rest[2].startswith("  5. subscribe queue bad name! to mailfate-ses-events")
+    assert "run the same command again" in rest[3]
+    assert len(aws("sns").list_topics()["Topics"]) == 1  # what was said done is done
+
+
+def test_an_html_error_page_is_never_printed(moto_url: str, capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """moto has no SES v2 event destinations: without the stand-in, step 3 gets moto's HTML 404 page."""
+    import boto3
+
+    port = int(moto_url.rsplit(":", 1)[1])
+    request(port, "POST", "/moto-api/reset")
+
+    def plain(region: str | None) -> Any:
+        session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
+        made: dict[str, Any] = {}
+        return lambda service: made.setdefault(service, session.client(service, endpoint_url=moto_url))
+
+    monkeypatch.setattr(cli_aws, "boto3_clients", plain)
+    code = main(["setup", "aws", "--endpoint", ENDPOINT])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "<" not in err
+    assert "html" not in err.lower()
+    assert err.splitlines()[0] == (
+        "mailfate: error: step 3 of 4 failed: sesv2 create_configuration_set_event_destination: "
+        "HTTP 404: a web page answered, not AWS's API (check the region and the endpoint)"
+    )
+    assert "  4. subscribe https://mailfate.example.com/sns" in err
+    assert out.splitlines()[-1].endswith("FAILED")

@@ -1,6 +1,7 @@
 """The AWS side of ``setup aws`` and ``doctor``: boto3 clients, reading what exists, making calls.
 
-Every call goes through :func:`call`, so any failure reaches the user as one line that names the call.
+Every call goes through :func:`call`, so any failure reaches the user as one line that names the call
+and gives AWS's error code and message (:func:`reason`), never the body of a web page.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from mailfate.aws.setup import DESTINATION, IDENTITY_TYPES, Observed, Step, Wiring, topic_arn
+from mailfate.aws.setup import DESTINATION, IDENTITY_TYPES, Observed, Wiring, topic_arn
 from mailfate.errors import MailfateError, UsageError
 
 #: Pages of one listing read at the most.
@@ -45,10 +46,27 @@ def call(clients: Clients, service: str, operation: str, **params: Any) -> Any:
 
     try:
         return getattr(clients(service), operation)(**params)
-    except ClientError as exc:
-        raise AwsError(f"{service} {operation}: {exc.response.get('Error', {}).get('Message') or exc}") from exc
-    except BotoCoreError as exc:
-        raise AwsError(f"{service} {operation}: {exc}") from exc
+    except (ClientError, BotoCoreError) as exc:
+        raise AwsError(f"{service} {operation}: {reason(exc)}") from exc
+
+
+def reason(exc: Exception) -> str:
+    """Why an AWS call failed, in one line: ``Code: Message`` as AWS says it. When what answered was not
+    AWS's API (a proxy's or a stand-in's HTML error page), its HTTP status instead of the page."""
+    from botocore.exceptions import ClientError
+
+    text = str(exc)
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        meta = exc.response.get("ResponseMetadata", {})
+        code, message = str(error.get("Code") or ""), str(error.get("Message") or "")
+        content_type = str(meta.get("HTTPHeaders", {}).get("content-type", ""))
+        if "html" in content_type or message.lstrip().startswith("<"):
+            status = meta.get("HTTPStatusCode", code)
+            return f"HTTP {status}: a web page answered, not AWS's API (check the region and the endpoint)"
+        text = f"{code}: {message}" if code and message else code or message or text
+    one_line = " ".join(text.split())
+    return one_line if len(one_line) <= 500 else one_line[:499] + "…"
 
 
 def missing(exc: AwsError) -> bool:
@@ -133,8 +151,3 @@ def subscriptions(clients: Clients, arn: str) -> list[dict[str, Any]]:
         else:
             s["Attributes"] = {"PendingConfirmation": "true"}
     return found
-
-
-def apply(clients: Clients, steps: list[Step]) -> None:
-    for step in steps:
-        call(clients, step.service, step.operation, **step.params)

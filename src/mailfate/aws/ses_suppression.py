@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from mailfate.aws.clients import reason
 from mailfate.core.addresses import normalize_address
 from mailfate.core.suppression import Action, Suppression
 from mailfate.core.timestamps import format_timestamp
@@ -42,7 +43,7 @@ def push(client: Any, suppressions: Iterable[Suppression], include_soft: bool = 
         try:
             client.put_suppressed_destination(EmailAddress=suppression.address, Reason=_SES_REASON[suppression.reason])
         except (BotoCoreError, ClientError) as exc:
-            raise SesError(f"PutSuppressedDestination {suppression.address}: {exc}") from exc
+            raise SesError(f"PutSuppressedDestination {suppression.address}: {reason(exc)}") from exc
         sent += 1
     return sent
 
@@ -57,7 +58,7 @@ def pull(client: Any) -> list[tuple[str, Action]]:
         try:
             page = client.list_suppressed_destinations(**({"NextToken": token} if token else {}))
         except (BotoCoreError, ClientError) as exc:
-            raise SesError(f"ListSuppressedDestinations: {exc}") from exc
+            raise SesError(f"ListSuppressedDestinations: {reason(exc)}") from exc
         for item in page.get("SuppressedDestinationSummaries", []):
             when = format_timestamp(item["LastUpdateTime"])
             found.append((normalize_address(item["EmailAddress"]), Action("suppress", when, f"ses:{item['Reason']}")))

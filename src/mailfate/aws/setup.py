@@ -1,10 +1,11 @@
 """``mailfate setup aws``: wire SES -> SNS -> mailfate with the user's own credentials.
 
 Three parts, so that a dry run and a second run are honest: :func:`mailfate.aws.clients.observe` reads what
-exists, :func:`plan` (pure, here) lists the calls that would make it right, :func:`mailfate.aws.clients.apply`
-makes them. Running it
-twice plans nothing the second time. Everything that must not be left on (raw message delivery, the
-SHA1 signature version) is set explicitly rather than trusted to a default.
+exists, :func:`plan` (pure, here) lists the calls that would make it right, and the command makes them one
+by one with :func:`mailfate.aws.clients.call`, saying each as it is done. Running it twice plans nothing
+the second time; after a failure, running it again plans only what is still missing. Everything that
+must not be left on (raw message delivery, the SHA1 signature version) is set explicitly rather than
+trusted to a default.
 """
 
 from __future__ import annotations

@@ -6,17 +6,17 @@ import argparse
 import json
 import sys
 
-from mailfate.aws.clients import apply, boto3_clients, observe
+from mailfate.aws.clients import AwsError, Clients, boto3_clients, call, observe
 from mailfate.aws.doctor import diagnose, examine
-from mailfate.aws.setup import Wiring, plan, topic_arn
-from mailfate.cli.base import Command
+from mailfate.aws.setup import Step, Wiring, plan, topic_arn
+from mailfate.cli.base import Command, safe
 from mailfate.settings import Settings
 
 OK, PROBLEMS = 0, 1
 
 
 def add_commands(command: Command) -> None:
-    setup = command("setup", cmd_setup, "create or fix the SNS topic, SES event publishing and subscription")
+    setup = command("setup", cmd_setup, "create or fix the SNS topic, SES event publishing and subscription", db="none")
     setup.add_argument("target", choices=["aws"], help="what to set up (aws)")
     where = setup.add_mutually_exclusive_group(required=True)
     where.add_argument("--endpoint", metavar="URL", help="https URL of this server's POST /sns")
@@ -31,12 +31,12 @@ def add_commands(command: Command) -> None:
     setup.add_argument("--region", help="AWS region (default: boto3's)")
     setup.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
 
-    doctor = command("doctor", cmd_doctor, "check the AWS side of a running setup and say what to fix")
+    doctor = command("doctor", cmd_doctor, "check the AWS side of a running setup and say what to fix", db="none")
     doctor.add_argument("--topic", action="append", metavar="ARN",
                         help="topic to check (repeatable; default: MAILFATE_TOPIC_ARNS)")  # fmt: skip
     doctor.add_argument("--endpoint", metavar="URL", help="also check that this endpoint is subscribed")
     doctor.add_argument("--region", help="AWS region (default: boto3's)")
-    doctor.add_argument("--json", action="store_true")
+    doctor.add_argument("--json", action="store_true", help="print the findings as a JSON array")
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
@@ -54,14 +54,17 @@ def cmd_setup(args: argparse.Namespace) -> int:
     arn = topic_arn(wiring, observed)
     if not steps:
         print("Nothing to change: the setup is already as asked.")
-    else:
-        print("Plan:" if args.dry_run else "Changes:")
+    elif args.dry_run:
+        print("Plan:")
         for n, step in enumerate(steps, 1):
-            print(f"  {n}. {step.why}  [{step.service} {step.operation}]")
+            print(f"  {_line(n, step)}")
     if args.dry_run:
         print("Dry run: nothing was changed.")
         return OK
-    apply(clients, steps)
+    if steps:
+        print("Changes, each as it is made:")
+        if not _apply(clients, steps):
+            return PROBLEMS
     print(f"\nSet this where mailfate runs:\n  MAILFATE_TOPIC_ARNS={arn}")
     if wiring.queue:
         after = observe(clients, wiring)
@@ -71,6 +74,30 @@ def cmd_setup(args: argparse.Namespace) -> int:
     if wiring.configuration_set:
         print(f"Send with the configuration set {wiring.configuration_set} (or make it the identity's default).")
     return OK
+
+
+def _line(n: int, step: Step) -> str:
+    return f"{n}. {step.why}  [{step.service} {step.operation}]"
+
+
+def _apply(clients: Clients, steps: list[Step]) -> bool:
+    """Make each call in order, saying so as it is done; at the first failure say which step failed, why
+    (AWS's code and message), and what was left undone, and stop."""
+    for n, step in enumerate(steps, 1):
+        print(f"  {_line(n, step)} ...", end=" ", flush=True)
+        try:
+            call(clients, step.service, step.operation, **step.params)
+        except AwsError as exc:
+            print("FAILED", flush=True)
+            print(f"mailfate: error: step {n} of {len(steps)} failed: {safe(exc)}", file=sys.stderr)
+            print(f"mailfate: {n - 1} of {len(steps)} steps were made; not done:", file=sys.stderr)
+            for later, left in enumerate(steps[n - 1 :], n):
+                print(f"  {_line(later, left)}", file=sys.stderr)
+            print("mailfate: fix the cause and run the same command again: it makes only what is missing.",
+                  file=sys.stderr)  # fmt: skip
+            return False
+        print("done", flush=True)
+    return True
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
