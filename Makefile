@@ -13,10 +13,11 @@ $(BIN)/mailfate: pyproject.toml
 
 install: $(BIN)/mailfate
 
-## make run: install, show the demo, then serve on http://127.0.0.1:8025 with sqlite:///mailfate.db
+## make run: install, load the demo (dated now) into the database, then serve it on http://127.0.0.1:8025
+## (the database is $MAILFATE_DB, else sqlite:///mailfate.db; the demo is loaded into it once)
 run: install
-	$(BIN)/mailfate demo
-	$(BIN)/mailfate serve
+	$(BIN)/mailfate demo --db "$${MAILFATE_DB:-sqlite:///mailfate.db}"
+	$(BIN)/mailfate serve --db "$${MAILFATE_DB:-sqlite:///mailfate.db}"
 
 demo: install
 	$(BIN)/mailfate demo

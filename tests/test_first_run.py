@@ -1,0 +1,102 @@
+"""A new user's first minutes (README, "make run"): the demo dated now, loaded into the database that
+``serve`` then shows, once; and the README's way to put ``mailfate`` on PATH."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from mailfate.cli import main
+from mailfate.cli.demo import dated
+from mailfate.core.timestamps import parse_timestamp
+
+from .support import Server, request
+
+ROOT = Path(__file__).parent.parent
+EXE = str(Path(sys.executable).with_name("mailfate"))
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, object]:
+    assert main(list(argv)) == 0
+    body: dict[str, object] = json.loads(capsys.readouterr().out)
+    return body
+
+
+def test_the_sample_is_dated_just_before_now_keeping_its_spacing() -> None:
+    sample = (
+        b'{"mail": {"timestamp": "2026-01-01T08:00:00.120Z"}, "x": "2026-01-01T14:00:00.000Z"}\n'
+        b'{"Message": "{\\"timestamp\\": \\"2026-01-01T09:30:00Z\\"}"}\n'
+    )
+    now = datetime(2027, 3, 4, 12, 0, tzinfo=UTC)
+    moved = dated(sample, now).decode()
+    stamps = [parse_timestamp(t) for t in re.findall(r"\d{4}-\d\d-\d\dT[\d:.]+Z", moved)]
+    assert max(stamps) == now - timedelta(minutes=1)
+    assert stamps[1] - stamps[0] == timedelta(hours=5, minutes=59, seconds=59, milliseconds=880)
+    assert stamps[2] - stamps[0] == timedelta(hours=1, minutes=29, seconds=59, milliseconds=880)
+    assert json.loads(json.loads(moved.splitlines()[1])["Message"])  # still JSON inside the envelope
+
+
+def test_the_demo_falls_inside_the_reputation_window(capsys: pytest.CaptureFixture[str]) -> None:
+    body = run_json(capsys, "demo", "--json")
+    messages = body["messages"]
+    assert isinstance(messages, list)
+    assert len(messages) == 5
+    week_ago = datetime.now(UTC) - timedelta(days=7)
+    assert all(parse_timestamp(m["sent_at"]) > week_ago for m in messages)
+
+
+def test_demo_into_a_database_once_then_stats_see_it(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    first = run_json(capsys, "demo", "--db", store_url, "--json")
+    ingested = first["ingest"]
+    assert isinstance(ingested, dict)
+    assert ingested["records"] > 0
+    again = run_json(capsys, "demo", "--db", store_url, "--json")
+    assert again["ingest"] is None  # already there: nothing loaded twice, nothing quarantined
+    assert again["messages"] == first["messages"]
+    assert run_json(capsys, "stats", "--db", store_url, "--json")["totals"]["sent"] == 8  # type: ignore[index]
+    assert main(["quarantine", "--json", "--db", store_url]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_demo_text_points_to_the_dashboard(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    assert main(["demo", "--db", url]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Ingested the built-in sample")
+    assert f"mailfate serve --db {url}" in out
+    assert main(["demo", "--db", url]) == 0
+    assert capsys.readouterr().out.startswith(f"The built-in sample is already in {url}")
+
+
+def test_make_run_serves_the_database_the_demo_was_loaded_into() -> None:
+    recipe = (ROOT / "Makefile").read_text().split("\nrun: ", 1)[1].split("\n\n", 1)[0]
+    demo, serve = (line.strip() for line in recipe.splitlines()[1:3])
+    assert demo.startswith("$(BIN)/mailfate demo --db ")
+    assert serve.startswith("$(BIN)/mailfate serve --db ")
+    assert demo.split("--db ", 1)[1] == serve.split("--db ", 1)[1]
+
+
+def test_first_run_shows_a_populated_dashboard(tmp_path: Path, servers: Callable[..., Server]) -> None:
+    """What ``make run`` does, with a real server: the dashboard's default window has the demo in it."""
+    url = f"sqlite:///{tmp_path / 'mailfate.db'}"
+    done = subprocess.run([EXE, "demo", "--db", url], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    server = servers(db=url)
+    stats = request(server.port, "GET", "/api/stats").json()
+    assert stats["totals"]["sent"] == 8
+    assert stats["totals"]["complaints"] == 1
+    page = request(server.port, "GET", "/")
+    assert page.status == 200
+
+
+def test_readme_says_how_to_put_mailfate_on_path() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "source .venv/bin/activate" in readme
+    assert (ROOT / "Makefile").read_text().count("VENV ?= .venv") == 1  # where make installs it
