@@ -1,7 +1,7 @@
 """Signed SNS notifications POSTed to `mailfate serve` on SQLite by wrk (32 connections, loopback).
 
 Prints requests/s and latency percentiles, then counts the stored rows: every notification that got a
-200 must be in the database. Target (SPEC section 10): at least 3,000 notifications/s, p99 under 50 ms.
+200 must be in the database. Target (docs/performance.md): at least 4,000 notifications/s, p99 under 50 ms.
 
 Needs wrk (Debian package `wrk`).
 

@@ -1,6 +1,6 @@
 """Bulk ingest from a file into SQLite: events per second, and peak memory.
 
-Target (SPEC section 10): at least 20,000 events/s on the 2-core development machine.
+Target (docs/performance.md): at least 20,000 events/s on the 2-core development machine.
 
     .venv/bin/python bench/ingest_files.py [--events 200000]
 """

@@ -1,6 +1,6 @@
 """Reputation figures over one million recipients on SQLite, in all and grouped.
 
-Target (SPEC section 10): under one second. The database is built once through the normal ingest path
+Target (docs/performance.md): under one second. The database is built once through the normal ingest path
 (messages of five recipients over 27 days) and kept in bench/.data.
 
     .venv/bin/python bench/stats.py [--recipients 1000000]

@@ -1,6 +1,6 @@
 """Status lookup of one message in a database of ten million events: p50 and p99 latency.
 
-Target (SPEC section 10): p99 under 5 ms. The database is built once through the normal ingest path
+Target (docs/performance.md): p99 under 5 ms. The database is built once through the normal ingest path
 (messages of five recipients: Send, Delivery, and often Open or a bounce) and kept in bench/.data.
 
     .venv/bin/python bench/status_lookup.py [--events 10000000] [--lookups 10000]

@@ -1,4 +1,4 @@
-"""The command line (SPEC section 7): outputs, JSON shapes and exit codes 0/1/2."""
+"""The command line (docs/cli.md): outputs, JSON shapes and exit codes 0/1/2."""
 
 from __future__ import annotations
 

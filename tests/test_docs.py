@@ -67,3 +67,18 @@ def test_relative_links_in_the_docs_resolve() -> None:
             assert (page.parent / target).exists(), f"{page.relative_to(ROOT)} links to missing {target}"
         for target in re.findall(r'src="([^":]+)"', page.read_text()):
             assert (page.parent / target).exists(), f"{page.relative_to(ROOT)} shows missing {target}"
+
+
+def test_nothing_points_to_a_specification_outside_the_repository() -> None:
+    """Code and docs point to the project's own docs (docs/*.md), which say what they need to."""
+    pages = [ROOT / "README.md", ROOT / "Makefile", *(ROOT / "docs").rglob("*.md")]
+    for folder in ("src", "tests", "bench"):
+        pages += [p for p in (ROOT / folder).rglob("*") if p.suffix in (".py", ".js", ".md", ".html", ".css", ".sql")]
+    found = [str(p.relative_to(ROOT)) for p in pages if re.search(r"SPEC(\.md)? section|SPEC\.md", p.read_text())]
+    assert found == []
+
+
+def test_every_docs_page_is_linked_from_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for page in (ROOT / "docs").rglob("*.md"):
+        assert f"({page.relative_to(ROOT)})" in readme, f"README does not link {page.relative_to(ROOT)}"

@@ -1,4 +1,4 @@
-"""SPEC section 4: the fate of a recipient is a pure function of the set of its events."""
+"""docs/fate.md: the fate of a recipient is a pure function of the set of its events."""
 
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ class TestRules:
     def test_rule(
         self, why: str, records: list[dict[str, Any]], status: Status, auto_reply: bool, reclassified: bool | None
     ) -> None:
-        """Each row of the SPEC section 4 table, in both arrival orders."""
+        """Each row of the rules table in docs/fate.md, in both arrival orders."""
         for ordering in (records, records[::-1]):
             summary = fate(*ordering)
             assert summary.status is status, why

@@ -1,4 +1,4 @@
-"""The JSON API of SPEC section 7 against a real server: shapes, filters, paging, auth, errors, OpenAPI."""
+"""The JSON API of docs/api.md against a real server: shapes, filters, paging, auth, errors, OpenAPI."""
 
 from __future__ import annotations
 

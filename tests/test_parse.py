@@ -1,4 +1,4 @@
-"""Every record shape of SPEC section 1 and every event type of both SES formats, from AWS's own samples."""
+"""Every record shape of docs/sources/files.md and every event type of both SES formats, from AWS's own samples."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC section 5: suppression, by rule, in any arrival order; and the SES account-level list."""
+"""Suppression (docs/suppression-and-reputation.md), by rule, in any arrival order; and the SES account-level list."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SNS signature verification (SPEC section 2), in-process: rules, tampering, genuine AWS messages."""
+"""SNS signature verification (docs/sources/sns-https.md), in-process: rules, tampering, genuine AWS messages."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""POST /sns against a real `mailfate serve` process on 127.0.0.1: the response table of SPEC section 2."""
+"""POST /sns against a real `mailfate serve` process on 127.0.0.1: the response table of docs/sources/sns-https.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The fate of a recipient: a pure function of the *set* of its events (SPEC section 4).
+"""The fate of a recipient: a pure function of the *set* of its events (docs/fate.md).
 
 Each event contributes a :class:`Summary`; summaries merge with OR, MIN, MAX and "keep the greater
 rank", all of which are commutative, associative and idempotent. So the merged summary, and the status
@@ -112,7 +112,7 @@ class Summary:
         return self.status is Status.DELIVERED and self.ambiguous_bounce
 
 
-#: SPEC section 4, first match wins. The SQL twin of each predicate is what the stores' generated
+#: docs/fate.md, first match wins. The SQL twin of each predicate is what the stores' generated
 #: ``status`` column computes; tests check both agree on every combination of flags.
 STATUS_RULES: tuple[tuple[Status, Callable[[Summary], bool], str], ...] = (
     (Status.COMPLAINED, lambda s: s.complaint, "complaint"),

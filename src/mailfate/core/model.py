@@ -43,7 +43,7 @@ class Kind(StrEnum):
 
 
 class Status(StrEnum):
-    """The fate of one (message, recipient), from worst to best as SPEC section 4 ranks them."""
+    """The fate of one (message, recipient), from worst to best as docs/fate.md ranks them."""
 
     #: A complaint (any feedback type but ``not-spam``).
     COMPLAINED = "complained"
@@ -113,7 +113,8 @@ class Event:
 
     @property
     def identity(self) -> str:
-        """What makes two arrivals the same event, whatever route they took (SPEC section 3)."""
+        """What makes two arrivals the same event, whatever route they took (docs/fate.md, "Events,
+        duplicates and channels")."""
         parts = (self.kind.value, self.message_id, self.recipient, self.timestamp, self.feedback_id)
         data = "\x1f".join(parts).encode("utf-8", "surrogatepass")  # parsed text is storable; never fail here
         return hashlib.blake2b(data, digest_size=16).hexdigest()

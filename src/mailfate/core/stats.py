@@ -1,5 +1,5 @@
-"""Reputation figures (SPEC section 6): what was sent in a window, and how close the account is to an
-SES review or pause. Counted by the database in one pass; rates and levels computed here."""
+"""Reputation figures (docs/suppression-and-reputation.md): what was sent in a window, and how close the
+account is to an SES review or pause. Counted by the database in one pass; rates and levels computed here."""
 
 from __future__ import annotations
 

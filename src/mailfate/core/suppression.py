@@ -1,4 +1,4 @@
-"""Whether an address is suppressed, and why (SPEC section 5). Pure: a function of the address's
+"""Whether an address is suppressed, and why (docs/suppression-and-reputation.md). Pure: a function of the address's
 fates, the suppressions added or lifted by hand, the policy and the clock, never of arrival order.
 
 - ``complaint``: a complaint (rule 1). ``bounce``: a hard bounce (rule 2). ``manual``: added by hand.

@@ -1,4 +1,4 @@
-"""What the stores return, and its JSON form (the contract shapes of SPEC section 7)."""
+"""What the stores return, and its JSON form (the contract shapes of docs/api.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Decoded JSON in, :class:`~mailfate.core.model.Record` out. Pure: no clock, no network, no database.
 
-Every shape of SPEC section 1 is unwrapped here: an SNS envelope (``Message`` a JSON string or an
+Every shape of docs/sources/files.md is unwrapped here: an SNS envelope (``Message`` a JSON string or an
 object), an SQS message body or a Lambda ``Records`` batch holding one, an EventBridge event, or a bare
 SES event in either format (identity notifications use ``notificationType``, configuration-set event
 publishing uses ``eventType``).

@@ -1,4 +1,5 @@
-"""Reputation figures (SPEC section 6) from the per-message counts that every write keeps current."""
+"""Reputation figures (docs/suppression-and-reputation.md) from the per-message counts that every write
+keeps current."""
 
 from __future__ import annotations
 

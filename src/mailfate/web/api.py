@@ -1,4 +1,4 @@
-"""The JSON API (README, "HTTP API"). Handlers are thin: parse the request, ask the store, shape the JSON."""
+"""The JSON API (docs/api.md). Handlers are thin: parse the request, ask the store, shape the JSON."""
 
 from __future__ import annotations
 

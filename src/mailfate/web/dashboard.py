@@ -1,4 +1,4 @@
-"""The dashboard (SPEC section 8): one static page and its assets, all served by mailfate itself.
+"""The dashboard (docs/api.md): one static page and its assets, all served by mailfate itself.
 
 The page holds no data: its script reads the same JSON API that everyone else uses, with the bearer
 token when one is set. Assets come from the package (uPlot, MIT, is vendored under static/vendor), so

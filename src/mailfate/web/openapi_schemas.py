@@ -1,4 +1,4 @@
-"""The JSON shapes of the API, as OpenAPI 3.1 schemas (SPEC section 7). :mod:`.openapi` puts them
+"""The JSON shapes of the API, as OpenAPI 3.1 schemas (docs/api.md). :mod:`.openapi` puts them
 in the document; tests/test_http_api.py checks real responses against them."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``POST /sns``: the SNS HTTP/S endpoint (SPEC section 2), as a plain ASGI app.
+"""``POST /sns``: the SNS HTTP/S endpoint (docs/sources/sns-https.md), as a plain ASGI app.
 
 SNS retries a delivery that gets a 5xx or times out, and drops one that gets a 4xx. So: 200 only once
 the notification is durably committed; 503 when storage or a certificate download fails (retry

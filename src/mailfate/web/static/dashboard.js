@@ -4,7 +4,7 @@
 
 const TOKEN_KEY = "mailfate-token";
 const DAY = 86400;
-// The SES thresholds of SPEC section 6, and how far each gauge's bar reaches.
+// The SES thresholds (docs/suppression-and-reputation.md), and how far each gauge's bar reaches.
 const GAUGES = [
   { key: "bounce", title: "Bounce rate", thresholds: [0.05, 0.10], scale: 0.15,
     detail: (t) => `${t.hard_bounces} hard bounces, ${t.sent} recipients sent` },
