@@ -128,7 +128,8 @@ def test_an_older_schema_is_not_upgraded_by_a_read_but_by_migrate(
     code, out, _ = run(capsys, "migrate", "--db", store_url)
     assert code == 0
     assert "up to date" in out
-    assert tables(store_url) > before
+    assert tables(store_url) >= before
+    assert count(store_url, "schema_migrations") == len(migrations("sqlite" if "sqlite" in store_url else "postgres"))
     assert run(capsys, "stats", "--db", store_url)[0] == 0
 
 
