@@ -89,7 +89,8 @@ class TestEscaping:
     def test_quarantine(self, db: str, capsys: pytest.CaptureFixture[str]) -> None:
         code, out, _ = run(capsys, "quarantine", "--db", db)
         assert code == 0
-        assert "\x1b" not in out and "\x07" not in out
+        assert "\x1b" not in out
+        assert "\x07" not in out
         assert "not json \ufffd]0;owned" in out  # the preview shows what it cannot print as U+FFFD
         items = json.loads(run(capsys, "quarantine", "--json", "--db", db)[1])
         assert sum(line.startswith("#") for line in out.splitlines()) == len(items)  # no line forged
