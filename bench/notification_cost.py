@@ -1,6 +1,6 @@
 """The cost of one notification for an address with a long history, against a fresh address.
 
-Target (SPEC section 10): the cost of one notification does not grow with the history of its
+Target (docs/performance.md): the cost of one notification does not grow with the history of its
 addresses. The long-history address gets ``--history`` messages (each a Send and a Delivery, and a
 soft bounce every 50th, as a mailbox that is full now and then), then is suppressed by hand so that a
 Delivery has to look at its suppression too. Then one notification at a time goes through

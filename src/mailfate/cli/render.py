@@ -43,7 +43,8 @@ def describe(suppression: Suppression) -> str:
 
 def recipient_text(view: RecipientView) -> str:
     if view.suppression:
-        head = f"{safe(view.address)}  suppressed ({safe(describe(Suppression.from_json(view.address, view.suppression)))})"
+        reason = describe(Suppression.from_json(view.address, view.suppression))
+        head = f"{safe(view.address)}  suppressed ({safe(reason)})"
     else:
         head = f"{safe(view.address)}  not suppressed"
     lines = [head]
