@@ -220,6 +220,9 @@ def test_lifting_and_adding_a_suppression(servers: Start, seeded: Any, page_for:
     page.wait_for_selector("#suppressions tr[data-address='someone@example.org']")
     listed = {s["address"]: s for s in request(server.port, "GET", "/api/suppressions").json()}
     assert listed["someone@example.org"]["reason"] == "manual"
+    assert listed["someone@example.org"]["event"]["reason"] == "asked us to stop"
+    row = page.locator("#suppressions tr[data-address='someone@example.org']")
+    assert "manual: asked us to stop" in row.inner_text()
 
 
 def test_suppressions_come_a_page_at_a_time(servers: Start, seeded: Any, page_for: Any) -> None:

@@ -300,12 +300,18 @@ function describe(event) {
   return "";
 }
 
+// The reason, with the note given when it was suppressed by hand (as the command line shows it).
+function reasonText(s) {
+  const note = s.reason === "manual" && s.event && s.event.reason;
+  return note ? `${s.reason}: ${note}` : s.reason;
+}
+
 function showRecipient(view) {
   const s = view.suppression;
   fill("result",
     h("h3", {}, view.address, " ", view.suppressed ? h("span", { class: "badge bounced" }, "suppressed") : ""),
     h("p", { id: "recipient-suppression" }, view.suppressed
-      ? `Suppressed (${s.reason}) since ${when(s.since)}${s.expires_at ? `, until ${when(s.expires_at)}` : ""}.`
+      ? `Suppressed (${reasonText(s)}) since ${when(s.since)}${s.expires_at ? `, until ${when(s.expires_at)}` : ""}.`
       : "Not suppressed."),
     h("div", { class: "table-wrap" }, table(["Sent", "Status", "Subject", "Message"],
       view.messages.map((m) => h("tr", {}, h("td", {}, when(m.sent_at)), h("td", {}, badge(m.status)),
@@ -378,7 +384,7 @@ function drawSuppressions() {
     h("p", { class: "hint", id: "suppressions-count" },
       `${count} address${suppressed.length === 1 && !nextSuppressions ? "" : "es"}${suppressionsFilter ? " match" : ""}.`),
     table(["Address", "Reason", "Since", "Until", ""], suppressed.map((s) => h("tr", { "data-address": s.address },
-      h("td", {}, h("span", { class: "mono" }, s.address)), h("td", {}, s.reason), h("td", {}, when(s.since)),
+      h("td", {}, h("span", { class: "mono" }, s.address)), h("td", {}, reasonText(s)), h("td", {}, when(s.since)),
       h("td", {}, s.expires_at ? when(s.expires_at) : "–"),
       h("td", {}, h("button", { type: "button", class: "secondary", "aria-label": `Lift the suppression of ${s.address}`,
         onclick: () => lift(s.address) }, "Lift")))),
