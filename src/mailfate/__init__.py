@@ -16,12 +16,24 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from mailfate._version import __version__
+from mailfate.client import AsyncClient, Client
 from mailfate.core.check import CheckResult
 from mailfate.core.fate import fold, summarize_event
 from mailfate.core.model import Event, Kind, Mail, Record, Rejected, Status
 from mailfate.core.suppression import Policy, Suppression
 from mailfate.core.views import Fate, IngestResult, MessageView, RecipientView
-from mailfate.errors import MailfateError, PayloadError, SchemaError, StorageError, UsageError
+from mailfate.errors import (
+    BadRequest,
+    MailfateError,
+    NotFound,
+    PayloadError,
+    SchemaError,
+    ServiceError,
+    ServiceUnavailable,
+    StorageError,
+    Unauthorized,
+    UsageError,
+)
 from mailfate.settings import Settings
 from mailfate.sources.ingest import ingest_bytes, ingest_stream
 from mailfate.sources.parse import parse_record
@@ -49,7 +61,10 @@ def check(store: Store, addresses: str | Iterable[str]) -> list[CheckResult]:
 
 
 __all__ = [
+    "AsyncClient",
+    "BadRequest",
     "CheckResult",
+    "Client",
     "Event",
     "Fate",
     "IngestResult",
@@ -57,16 +72,20 @@ __all__ = [
     "Mail",
     "MailfateError",
     "MessageView",
+    "NotFound",
     "PayloadError",
     "Policy",
     "RecipientView",
     "Record",
     "Rejected",
     "SchemaError",
+    "ServiceError",
+    "ServiceUnavailable",
     "Status",
     "StorageError",
     "Store",
     "Suppression",
+    "Unauthorized",
     "UsageError",
     "__version__",
     "check",

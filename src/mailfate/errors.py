@@ -17,7 +17,12 @@
     │   ├── UnstorableData                 the database refused a value: that record goes to quarantine
     │   └── SchemaError                    not a mailfate database, or an older schema a reader may not upgrade
     ├── RecordConflict                     a record key already stored with other content: quarantined
-    └── UsageError                         the caller asked for something impossible: exit 2 / HTTP 400
+    ├── UsageError                         the caller asked for something impossible: exit 2 / HTTP 400
+    └── ServiceError                       mailfate.Client: the service refused or failed a request
+        ├── BadRequest                     400: the request was wrong (the message says how)
+        ├── Unauthorized                   401: the bearer token is missing or wrong
+        ├── NotFound                       404: no such message, or no suppression to lift
+        └── ServiceUnavailable             5xx, or no answer at all: try again later
 """
 
 from __future__ import annotations
@@ -92,3 +97,30 @@ class SchemaError(StorageError):
 
 class UsageError(MailfateError):
     """A bad argument: an unknown database URL, a malformed cursor, an impossible option."""
+
+
+class ServiceError(MailfateError):
+    """What a mailfate service answered instead of the result (:class:`mailfate.Client`).
+
+    ``status`` is the HTTP status (None when there was no answer); the message is the service's own
+    ``error`` text."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class BadRequest(ServiceError):
+    """400: the service refused the request as it was made."""
+
+
+class Unauthorized(ServiceError):
+    """401: ``MAILFATE_API_TOKEN`` is set on the service and the token given is missing or wrong."""
+
+
+class NotFound(ServiceError):
+    """404: the message was never seen, or the address is not suppressed (``unsuppress``)."""
+
+
+class ServiceUnavailable(ServiceError):
+    """5xx (its storage is down, it is overloaded), or the service could not be reached: retry later."""
