@@ -189,3 +189,26 @@ def test_another_process_holding_the_sqlite_lock_does_not_freeze_the_server(
         holder.execute("ROLLBACK")
         holder.close()
     assert post_sns(server.port, signed(signer, delivery(7))).status == 200
+
+
+@pytest.mark.server
+def test_the_quarantine_keeps_within_its_budget(servers: Start, signer: Signer, store_url: str) -> None:
+    """Junk posted by anyone is dropped oldest first past MAILFATE_QUARANTINE_MAX_MB, counted and logged;
+    a genuine notification kept in quarantine is not."""
+    server = servers(db=store_url, env={"MAILFATE_QUARANTINE_MAX_MB": "0.25"})
+    genuine = signer.sign(sns_envelope({"eventType": "Teleport", "mail": {"messageId": "m"}}, topic_arn=TOPIC))
+    assert post_sns(server.port, genuine).status == 400  # genuine, but not understood: quarantined
+    for n in range(12):
+        assert post_sns(server.port, b"junk %d " % n + b"x" * 60_000).status == 400
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        items = request(server.port, "GET", "/api/quarantine?limit=100").json()
+        if sum(i["size"] for i in items) <= 256 * 1024:
+            break
+        time.sleep(0.1)
+    assert sum(i["size"] for i in items) <= 256 * 1024
+    assert next(i for i in items if i["authenticated"])["reason"].startswith("unknown SES event type")
+    junk = sorted(int(i["preview"].split()[1]) for i in items if not i["authenticated"])
+    assert junk == list(range(12 - len(junk), 12))  # the newest stayed
+    dropped = [line for line in server.logs() if line.get("event") == "quarantine.dropped"]
+    assert sum(line["records"] for line in dropped) == 12 - len(junk)
