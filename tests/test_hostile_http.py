@@ -107,6 +107,11 @@ def test_bad_times_and_deep_json_are_400s(servers: Start, signer: Signer) -> Non
         assert response.status == 400, path
         assert response.json()["status"] == 400
     assert post_sns(server.port, b"[" * 5000).status == 400
+    cursor = base64.urlsafe_b64encode(b"[" * 5000).decode()
+    assert request(server.port, "GET", f"/api/messages?cursor={cursor}").status == 400
+    put = request(server.port, "PUT", "/api/suppressions/deep@example.com", b"[" * 5000,
+                  {"Content-Type": "application/json"})  # fmt: skip
+    assert put.status == 400
     deep = signed(signer, delivery(1))
     deep["Subject"] = None
     deep.pop("Subject")
