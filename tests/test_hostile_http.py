@@ -64,6 +64,7 @@ def test_a_hostile_notification_fails_alone_in_its_group_commit(servers: Start, 
         if n % 10 != 3:
             assert request(server.port, "GET", f"/api/messages/ok-{n}").status == 200
     assert request(server.port, "GET", "/api/messages/" + urllib.parse.quote("bad-3\ufffd")).status == 200
+    assert "Traceback" not in server.log.read_text()  # not even in the log: every line written whole
 
 
 def delivery(n: int) -> dict[str, Any]:
@@ -85,6 +86,9 @@ def test_nul_and_odd_text_never_jam_anything(servers: Start, signer: Signer, sto
     record["mail"]["tags"]["campaign"] = ["spring\x00sale"]
     record["mail"]["commonHeaders"]["subject"] = "a\x00b"
     assert post_sns(server.port, signed(signer, record, Subject="S\x00ubject \ud800")).status == 200
+    odd_id = json.dumps(signed(signer, delivery(8), MessageId="id-\ud800")).encode()  # posted without headers
+    assert post_sns(server.port, odd_id).status == 200
+    assert "Traceback" not in server.log.read_text()  # not even in the log: every line written whole
     assert request(server.port, "GET", "/api/stats?group_by=tag:campaign").status == 200
     assert request(server.port, "GET", "/api/messages?tag=campaign:spring%EF%BF%BDsale").json()["messages"]
     # NUL or a lone surrogate in a path or query parameter: 400 or 404, never 503.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import time
@@ -30,7 +31,10 @@ class JsonFormatter(logging.Formatter):
             entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
+        try:
+            return orjson.dumps(entry, default=str).decode()
+        except TypeError:  # text that is not Unicode (a lone surrogate from a request): escaped, not lost
+            return json.dumps(entry, default=str)
 
 
 def configure(level: str = "INFO") -> None:
