@@ -38,6 +38,8 @@ bench: install
 	$(BIN)/python bench/http_ingest.py
 	$(BIN)/python bench/stats.py
 	$(BIN)/python bench/sqs_ingest.py
+	$(BIN)/python bench/notification_cost.py
+	$(BIN)/python bench/check.py
 
 ## make screenshots: the dashboard pictures in docs/img, taken by the browser tests
 screenshots: install
