@@ -100,6 +100,7 @@ class TestShapesThatUsedToCrash:
             {**sns_envelope(good(9)), "Message": "[" * 3000 + "]" * 3000}
         ).encode(),
         "a deeply nested SQS Body": json.dumps({"Body": "{" + '"a":{' * 1500 + "}" * 1501}).encode(),
+        "an event type nested 900 deep": b'{"eventType": ' + b"[" * 900 + b"]" * 900 + b', "mail": {"messageId": "m"}}',
         "a deeply nested detail field": raw_line(
             event("DeliveryDelay", "m-d", ["a@example.com"], T, expirationTime=json.loads("[" * 200 + "]" * 200))
         ),

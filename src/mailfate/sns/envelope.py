@@ -42,7 +42,8 @@ class Topic:
 def parse_topic(arn: Any) -> Topic:
     match = _TOPIC_ARN.fullmatch(arn) if isinstance(arn, str) else None
     if match is None:
-        raise TopicNotAllowed(f"TopicArn {arn!r} is not an SNS topic ARN")
+        shown = repr(arn)[:100] if isinstance(arn, str) else f"of type {type(arn).__name__}"
+        raise TopicNotAllowed(f"TopicArn {shown} is not an SNS topic ARN")
     return Topic(arn, *match.groups())
 
 

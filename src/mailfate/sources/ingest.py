@@ -61,6 +61,9 @@ def understand(
     except CertificateUnavailable as exc:  # not the record's fault: kept to be replayed later
         reason = f"{REPLAYABLE}signing certificate unavailable: {exc}"
         return Rejected(reason, decoded.text, transport, decoded.location)
+    except Exception as exc:  # a bug must not stop a file: keep the record, say what happened
+        reason = f"{REPLAYABLE}cannot be understood: {type(exc).__name__}: {exc}"[:500]
+        return Rejected(reason, decoded.text, transport, decoded.location)
     return record
 
 

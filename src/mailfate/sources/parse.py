@@ -54,7 +54,10 @@ def parse_record(obj: Any, body: str, transport: str = "file") -> Record:
     """Understand one decoded record, or raise :class:`PayloadError` saying why not."""
     if may_hold_unstorable(body):
         obj = _storable(obj)
-    return _parse(obj, body, transport)
+    try:
+        return _parse(obj, body, transport)
+    except RecursionError as exc:  # a value nested too deep for some reader on the way
+        raise PayloadError("nested too deeply to read") from exc
 
 
 def _parse(obj: Any, body: str, transport: str) -> Record:
@@ -268,4 +271,7 @@ def _strings(value: Any) -> list[str]:
 
 
 def _show(value: Any) -> str:
+    """A value quoted in a reason: containers only by their type (one nested a thousand deep has no repr)."""
+    if isinstance(value, dict | list):
+        return f"a JSON {'object' if isinstance(value, dict) else 'array'}"
     return repr(value)[:100]

@@ -152,8 +152,8 @@ class SnsWebhook:
     ) -> tuple[int, dict[str, Any]]:
         try:
             record = parse_record(envelope, text, "sns")
-        except PayloadError as exc:  # genuine, but not an SES event we understand
-            raise _Refused(400, str(exc)[:300], body=text.encode(), authenticated=True) from exc
+        except Exception as exc:  # genuine, but not understood (or a bug): kept, never a 500
+            raise _Refused(400, _reason(exc), body=text.encode(), authenticated=True) from exc
         (outcome,) = await self.commits.submit([record])
         if outcome == "quarantined":  # genuine, but its key is taken by other content, or unstorable
             log.update(outcome=outcome)
@@ -178,8 +178,8 @@ class SnsWebhook:
                 raise _Refused(403, f"{type(exc).__name__}: {exc}") from exc
         try:
             record = parse_record(envelope, text, "sns")
-        except PayloadError as exc:
-            raise _Refused(400, str(exc)[:300], body=text.encode(), authenticated=True) from exc
+        except Exception as exc:  # genuine, but not understood (or a bug): kept, never a 500
+            raise _Refused(400, _reason(exc), body=text.encode(), authenticated=True) from exc
         (outcome,) = await self.commits.submit([record])
         action = "recorded"
         if confirming:
@@ -218,6 +218,13 @@ async def _read_body(headers: Mapping[str, str], receive: Receive) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, PayloadError):
+        return str(exc)[:300]
+    logger.exception("sns.parse_failed")
+    return f"cannot be understood: {type(exc).__name__}"
 
 
 _CHECKED_HEADERS = frozenset({"x-amz-sns-message-type", "x-amz-sns-topic-arn", "x-amz-sns-message-id"})
