@@ -46,9 +46,16 @@ def configure(level: str = "INFO") -> None:
 
 
 def redact_url(url: str) -> str:
-    """A URL without the password of its user part, for logs and the API (database and webhook URLs)."""
+    """A URL without the password of its user part, for logs and the API (database and webhook URLs).
+
+    The user part ends at the *last* ``@`` of the authority (which ends at the first ``/``, ``?`` or
+    ``#``), as URL parsers read it: a password holding an ``@`` is hidden whole."""
     scheme, sep, rest = url.partition("://")
-    if sep and "@" in rest.split("/", 1)[0]:
-        credentials, host = rest.split("@", 1)
-        return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
-    return url
+    if not sep:
+        return url
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    authority, after = rest[:end], rest[end:]
+    if "@" not in authority:
+        return url
+    credentials, _, host = authority.rpartition("@")
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}{after}"

@@ -3,15 +3,18 @@
 
 from __future__ import annotations
 
+import math
 import os
+import re
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import TypeVar
 
 from mailfate.core.suppression import Policy
 from mailfate.errors import UsageError
+from mailfate.logs import redact_url
 from mailfate.outbound.webhooks import WebhookConfig
 from mailfate.store.base import DEFAULT_URL
 from mailfate.store.quarantine import QuarantineLimits
@@ -26,21 +29,69 @@ SETTINGS: dict[str, str] = {
     "MAILFATE_SNS_CERTS_DIR": "Folder of pinned SNS certificates, named like the SigningCertURL file name.",
     "MAILFATE_BASIC_AUTH": "user:password required on POST /sns (put them in the subscription URL).",
     "MAILFATE_API_TOKEN": "Bearer token required on /api/*; serve refuses non-loopback addresses without it.",
-    "MAILFATE_CERT_CACHE_SIZE": "Signing certificates kept in memory; default 32.",
-    "MAILFATE_CERT_CACHE_TTL": "Seconds a cached signing certificate is reused before loading it again; default 86400.",
+    "MAILFATE_ALLOWED_HOSTS": "Host names (name or name:port, comma-separated; * for any) the server answers. "
+    "Default: on loopback localhost, 127.0.0.1 and [::1] with the port; elsewhere any.",
+    "MAILFATE_MAX_CONNECTIONS": "Open connections per server process; past it the oldest idle one is closed. "
+    "Default: half the file descriptor limit, 64 to 4096.",
+    "MAILFATE_HEADER_TIMEOUT": "Seconds a client has to send a request's headers, from connecting or from the "
+    "request's first byte; default 10.",
+    "MAILFATE_BODY_TIMEOUT": "Seconds a client has to send a request's body once its headers are in; default 30.",
+    "MAILFATE_KEEP_ALIVE_TIMEOUT": "Seconds an idle connection is kept open between two requests; default 30.",
+    "MAILFATE_CERT_CACHE_SIZE": "Signing certificates kept in memory; default 32 (1 to 100000).",
+    "MAILFATE_CERT_CACHE_TTL": "Seconds a cached signing certificate is reused before loading it again; default "
+    "86400 (1 to a year).",
     "MAILFATE_LOG_LEVEL": "Log level of the server: DEBUG, INFO (default), WARNING, ERROR.",
-    "MAILFATE_SOFT_BOUNCE_COUNT": "Soft-bounced messages, no delivery between, that suppress an address; default 3.",
-    "MAILFATE_SOFT_BOUNCE_WINDOW_DAYS": "Days within which those soft bounces must fall; default 30.",
-    "MAILFATE_SOFT_BOUNCE_EXPIRY_DAYS": "Days after the last soft bounce that such a suppression ends; default 30.",
+    "MAILFATE_SOFT_BOUNCE_COUNT": "Soft-bounced messages, no delivery between, that suppress an address; default 3 "
+    "(1 to 1000).",
+    "MAILFATE_SOFT_BOUNCE_WINDOW_DAYS": "Days within which those soft bounces must fall; default 30 (at most 36500).",
+    "MAILFATE_SOFT_BOUNCE_EXPIRY_DAYS": "Days after the last soft bounce that such a suppression ends; default 30 "
+    "(at most 36500).",
     "MAILFATE_WEBHOOK_URL": "URLs (comma-separated) that receive every change of the feed as a signed POST.",
     "MAILFATE_WEBHOOK_SECRET": "Key of the HMAC-SHA256 signature of outbound webhooks; required with a URL.",
-    "MAILFATE_WEBHOOK_TIMEOUT": "Seconds a webhook receiver has to answer; default 10.",
-    "MAILFATE_WEBHOOK_RETRY_HOURS": "Hours a change is retried after its first failed delivery; default 24.",
-    "MAILFATE_WEBHOOK_BACKOFF": "Seconds before the first retry, doubling after each failure, with jitter; default 10.",
-    "MAILFATE_WEBHOOK_MAX_BACKOFF": "Longest wait between two attempts, in seconds; default 3600.",
+    "MAILFATE_WEBHOOK_TIMEOUT": "Seconds a webhook receiver has for the whole request, from connecting to the last "
+    "byte of its answer; default 10 (0.1 to 300).",
+    "MAILFATE_WEBHOOK_RETRY_HOURS": "Hours a change is retried after its first failed delivery; default 24 (at most "
+    "8760).",
+    "MAILFATE_WEBHOOK_BACKOFF": "Seconds before the first retry, doubling after each failure, with jitter; default 10 "
+    "(at most 86400).",
+    "MAILFATE_WEBHOOK_MAX_BACKOFF": "Longest wait between two attempts, in seconds; default 3600 (at least "
+    "MAILFATE_WEBHOOK_BACKOFF, at most 604800).",
     "MAILFATE_QUARANTINE_MAX_MB": "Quarantine size budget in MiB; past it the oldest unsigned junk goes first; 256.",
     "MAILFATE_QUARANTINE_RETENTION_DAYS": "Days the server keeps a quarantined record; default 30.",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Number:
+    """A numeric setting: its default and the range it must fall in (finite, so nan and inf never do)."""
+
+    default: float
+    low: float
+    high: float
+    whole: bool = False
+
+
+DAY = 86400.0
+#: Every numeric setting, with bounds that keep every later computation in range: a window or expiry
+#: of more than a century overflows dates, a timeout of nan or 0 makes every delivery fail.
+NUMBERS: dict[str, Number] = {
+    "MAILFATE_MAX_CONNECTIONS": Number(0, 16, 1_000_000, whole=True),  # 0: from the file descriptor limit
+    "MAILFATE_HEADER_TIMEOUT": Number(10, 0.1, 300),
+    "MAILFATE_BODY_TIMEOUT": Number(30, 0.1, 3600),
+    "MAILFATE_KEEP_ALIVE_TIMEOUT": Number(30, 0.1, 3600),
+    "MAILFATE_CERT_CACHE_SIZE": Number(32, 1, 100_000, whole=True),
+    "MAILFATE_CERT_CACHE_TTL": Number(DAY, 1, 365 * DAY),
+    "MAILFATE_SOFT_BOUNCE_COUNT": Number(3, 1, 1000, whole=True),
+    "MAILFATE_SOFT_BOUNCE_WINDOW_DAYS": Number(30, 0.001, 36_500),
+    "MAILFATE_SOFT_BOUNCE_EXPIRY_DAYS": Number(30, 0.001, 36_500),
+    "MAILFATE_WEBHOOK_TIMEOUT": Number(10, 0.1, 300),
+    "MAILFATE_WEBHOOK_RETRY_HOURS": Number(24, 0.001, 24 * 365),
+    "MAILFATE_WEBHOOK_BACKOFF": Number(10, 0.001, DAY),
+    "MAILFATE_WEBHOOK_MAX_BACKOFF": Number(3600, 0.001, 7 * DAY),
+    "MAILFATE_QUARANTINE_MAX_MB": Number(256, 1, 1024 * 1024),
+    "MAILFATE_QUARANTINE_RETENTION_DAYS": Number(30, 0.001, 36_500),
+}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +108,12 @@ class Settings:
     policy: Policy = field(default_factory=Policy)
     webhooks: WebhookConfig | None = None
     quarantine: QuarantineLimits = field(default_factory=QuarantineLimits)
+    #: Host names (host or host:port) the server answers; None: any (serve sets the default).
+    allowed_hosts: frozenset[str] | None = None
+    max_connections: int | None = None  # None: from the file descriptor limit
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    keep_alive_timeout: float = 30.0
 
     @property
     def database_url(self) -> str:
@@ -65,8 +122,14 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Every setting, checked: a bad one is a UsageError whose one line names it."""
         env = os.environ if env is None else env
         topics = [t.strip() for t in env.get("MAILFATE_TOPIC_ARNS", "").split(",") if t.strip()]
+        for topic in topics:
+            if not _TOPIC_ARN.fullmatch(topic):
+                raise UsageError(
+                    f"MAILFATE_TOPIC_ARNS: {topic!r} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"
+                )
         confirm = env.get("MAILFATE_CONFIRM", "url").strip().lower()
         if confirm not in CONFIRM_MODES:
             raise UsageError(f"MAILFATE_CONFIRM must be one of {', '.join(CONFIRM_MODES)}, not {confirm!r}")
@@ -76,6 +139,12 @@ class Settings:
         basic = env.get("MAILFATE_BASIC_AUTH")
         if basic is not None and (":" not in basic or basic.startswith(":")):
             raise UsageError("MAILFATE_BASIC_AUTH must be user:password")
+        log_level = env.get("MAILFATE_LOG_LEVEL", "INFO").strip().upper()
+        if log_level not in LOG_LEVELS:
+            raise UsageError(f"MAILFATE_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {log_level!r}")
+        n = {name: _number(env, name, spec) for name, spec in NUMBERS.items()}
+        if n["MAILFATE_WEBHOOK_MAX_BACKOFF"] < n["MAILFATE_WEBHOOK_BACKOFF"]:
+            raise UsageError("MAILFATE_WEBHOOK_MAX_BACKOFF must not be less than MAILFATE_WEBHOOK_BACKOFF")
         return cls(
             db=env.get("MAILFATE_DB") or None,
             topic_arns=frozenset(topics) if topics else None,
@@ -83,29 +152,49 @@ class Settings:
             sns_certs_dir=Path(certs_dir) if certs_dir else None,
             basic_auth=tuple(basic.split(":", 1)) if basic else None,  # type: ignore[arg-type]
             api_token=env.get("MAILFATE_API_TOKEN") or None,
-            cert_cache_size=_number(env, "MAILFATE_CERT_CACHE_SIZE", 32, int),
-            cert_cache_ttl=_number(env, "MAILFATE_CERT_CACHE_TTL", 86400.0, float),
-            log_level=env.get("MAILFATE_LOG_LEVEL", "INFO").upper(),
+            cert_cache_size=int(n["MAILFATE_CERT_CACHE_SIZE"]),
+            cert_cache_ttl=n["MAILFATE_CERT_CACHE_TTL"],
+            log_level=log_level,
             policy=Policy(
-                soft_bounce_count=_number(env, "MAILFATE_SOFT_BOUNCE_COUNT", 3, int),
-                soft_bounce_window=timedelta(days=_number(env, "MAILFATE_SOFT_BOUNCE_WINDOW_DAYS", 30.0, float)),
-                soft_bounce_expiry=timedelta(days=_number(env, "MAILFATE_SOFT_BOUNCE_EXPIRY_DAYS", 30.0, float)),
+                soft_bounce_count=int(n["MAILFATE_SOFT_BOUNCE_COUNT"]),
+                soft_bounce_window=timedelta(days=n["MAILFATE_SOFT_BOUNCE_WINDOW_DAYS"]),
+                soft_bounce_expiry=timedelta(days=n["MAILFATE_SOFT_BOUNCE_EXPIRY_DAYS"]),
             ),
-            webhooks=_webhooks(env),
+            webhooks=_webhooks(env, n),
             quarantine=QuarantineLimits(
-                max_bytes=int(_number(env, "MAILFATE_QUARANTINE_MAX_MB", 256.0, float) * 1024 * 1024),
-                retention_days=_number(env, "MAILFATE_QUARANTINE_RETENTION_DAYS", 30.0, float),
+                max_bytes=int(n["MAILFATE_QUARANTINE_MAX_MB"] * 1024 * 1024),
+                retention_days=n["MAILFATE_QUARANTINE_RETENTION_DAYS"],
             ),
+            allowed_hosts=_allowed_hosts(env.get("MAILFATE_ALLOWED_HOSTS")),
+            max_connections=int(n["MAILFATE_MAX_CONNECTIONS"]) or None,
+            header_timeout=n["MAILFATE_HEADER_TIMEOUT"],
+            body_timeout=n["MAILFATE_BODY_TIMEOUT"],
+            keep_alive_timeout=n["MAILFATE_KEEP_ALIVE_TIMEOUT"],
         )
 
 
-def _webhooks(env: Mapping[str, str]) -> WebhookConfig | None:
+_TOPIC_ARN = re.compile(r"arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}")
+_HOST = re.compile(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+)(:\d{1,5})?")
+
+
+def _allowed_hosts(raw: str | None) -> frozenset[str] | None:
+    if raw is None or not raw.strip():
+        return None
+    hosts = frozenset(h.strip().lower() for h in raw.split(",") if h.strip())
+    if "*" in hosts:
+        return None
+    for host in hosts:
+        if not _HOST.fullmatch(host):
+            raise UsageError(f"MAILFATE_ALLOWED_HOSTS: {host!r} is not a host name, host:port or *")
+    return hosts
+
+
+def _webhooks(env: Mapping[str, str], n: dict[str, float]) -> WebhookConfig | None:
     urls = tuple(dict.fromkeys(u.strip() for u in env.get("MAILFATE_WEBHOOK_URL", "").split(",") if u.strip()))
     if not urls:
         return None
     for url in urls:
-        if not url.startswith(("https://", "http://")):
-            raise UsageError(f"MAILFATE_WEBHOOK_URL {url!r} must start with https:// or http://")
+        _check_webhook_url(url)
     secret = env.get("MAILFATE_WEBHOOK_SECRET", "")
     if len(secret) < 16:
         # Unsigned or weakly signed changes would let anyone who finds the URL fake a suppression.
@@ -113,11 +202,25 @@ def _webhooks(env: Mapping[str, str]) -> WebhookConfig | None:
     return WebhookConfig(
         urls=urls,
         secret=secret,
-        timeout=_number(env, "MAILFATE_WEBHOOK_TIMEOUT", 10.0, float),
-        retry_for=timedelta(hours=_number(env, "MAILFATE_WEBHOOK_RETRY_HOURS", 24.0, float)),
-        backoff=_number(env, "MAILFATE_WEBHOOK_BACKOFF", 10.0, float),
-        max_backoff=_number(env, "MAILFATE_WEBHOOK_MAX_BACKOFF", 3600.0, float),
+        timeout=n["MAILFATE_WEBHOOK_TIMEOUT"],
+        retry_for=timedelta(hours=n["MAILFATE_WEBHOOK_RETRY_HOURS"]),
+        backoff=n["MAILFATE_WEBHOOK_BACKOFF"],
+        max_backoff=n["MAILFATE_WEBHOOK_MAX_BACKOFF"],
     )
+
+
+def _check_webhook_url(url: str) -> None:
+    # A malformed URL with an "@" may hold a password that a parser would not find: show none of it.
+    shown = redact_url(url) if "@" not in url else url.split("://", 1)[0] + "://(hidden: it holds an @)"
+    if not url.startswith(("https://", "http://")):
+        raise UsageError(f"MAILFATE_WEBHOOK_URL {shown!r} must start with https:// or http://")
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError when the port is not a number in range
+    except ValueError as exc:
+        raise UsageError(f"MAILFATE_WEBHOOK_URL {shown!r} is not a valid URL: {exc}") from exc
+    if not parts.hostname or any(c.isspace() for c in url):
+        raise UsageError(f"MAILFATE_WEBHOOK_URL {shown!r} is not a valid URL")
 
 
 def unknown_settings(env: Mapping[str, str] | None = None) -> list[str]:
@@ -130,17 +233,15 @@ def _is_test_variable(name: str) -> bool:
     return name.startswith(("MAILFATE_TEST_", "MAILFATE_REQUIRE_"))
 
 
-T = TypeVar("T", int, float)
-
-
-def _number(env: Mapping[str, str], name: str, default: T, cast: type[T]) -> T:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
+def _number(env: Mapping[str, str], name: str, spec: Number) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return spec.default
+    kind = "a whole number" if spec.whole else "a number"
     try:
-        value = cast(raw)
-    except ValueError as exc:
-        raise UsageError(f"{name} must be a number, not {raw!r}") from exc
-    if value <= 0:
-        raise UsageError(f"{name} must be positive")
+        value = float(int(raw)) if spec.whole else float(raw)
+    except ValueError:
+        raise UsageError(f"{name} must be {kind}, not {raw!r}") from None
+    if not (math.isfinite(value) and spec.low <= value <= spec.high):
+        raise UsageError(f"{name} must be between {spec.low:g} and {spec.high:g}, not {raw!r}")
     return value

@@ -1,18 +1,29 @@
-"""``mailfate serve``: the app under uvicorn, a production ASGI server (uvloop, httptools)."""
+"""``mailfate serve``: the app under uvicorn, a production ASGI server (uvloop, httptools).
+
+The port is bound before anything else happens and before anything is printed: a port in use is one
+line that says so, and exit status 1, never a "serving" line followed by an error.
+"""
 
 from __future__ import annotations
 
 import argparse
+import errno
 import gc
 import ipaddress
 import os
+import socket
 import sys
-from dataclasses import replace
+from typing import Any
 
 from mailfate.cli.base import Command
-from mailfate.errors import UsageError
+from mailfate.errors import MailfateError, UsageError
 from mailfate.settings import Settings
 from mailfate.store import open_store
+
+#: uvicorn's protocol with header and body deadlines and a connection cap (see web/connections.py).
+PROTOCOL = "mailfate.web.connections:GuardedHttpToolsProtocol"
+#: On SIGTERM, requests in flight get this long to finish before their connections are closed.
+GRACEFUL_SECONDS = 5
 
 
 def add_commands(command: Command) -> None:
@@ -35,40 +46,80 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def default_allowed_hosts(host: str, port: int) -> str:
+    """MAILFATE_ALLOWED_HOSTS when it is not set: on loopback the server's own names with its port (a
+    page whose domain re-resolves to 127.0.0.1 sends its own name, and is refused); elsewhere any
+    name, since the API token is required there."""
+    if not is_loopback(host):
+        return "*"
+    own = f"[{host.strip('[]')}]" if ":" in host else host
+    return ",".join(sorted({f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}", f"{own.lower()}:{port}"}))
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket, or a MailfateError whose one line says why not."""
+    literal = host.strip("[]")
+    family = socket.AF_INET6 if ":" in literal else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart need not wait out TIME_WAIT
+        sock.bind((literal, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        reason = "the port is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+        raise MailfateError(f"cannot listen on {host}:{port}: {reason}") from None
+    sock.set_inheritable(True)  # the worker processes accept on it
+    return sock
+
+
 def serve(host: str, port: int, workers: int = 1, db: str | None = None) -> int:
-    settings = Settings.from_env()
-    if db:
-        os.environ["MAILFATE_DB"] = db  # worker processes read their settings from the environment
-        settings = replace(settings, db=db)
-    if not is_loopback(host) and settings.api_token is None:
-        raise UsageError(f"refusing to listen on {host} without MAILFATE_API_TOKEN: the API would be open to anyone")
     if not 1 <= port <= 65535:
         raise UsageError("--port must be between 1 and 65535")
     if workers < 1:
         raise UsageError("--workers must be at least 1")
-    if workers > 1:
-        # Each worker opens the store for itself. Open it here first: a database that cannot be reached
-        # is then one line and exit 1 (not workers failing for ever), and one process migrates it.
-        open_store(settings.database_url, policy=settings.policy).close()
+    # Worker processes read their settings from the environment: put what the command line decided there.
+    if db:
+        os.environ["MAILFATE_DB"] = db
+    if not os.environ.get("MAILFATE_ALLOWED_HOSTS", "").strip():
+        os.environ["MAILFATE_ALLOWED_HOSTS"] = default_allowed_hosts(host, port)
+    settings = Settings.from_env()  # every setting checked before anything starts
+    if not is_loopback(host) and settings.api_token is None:
+        raise UsageError(f"refusing to listen on {host} without MAILFATE_API_TOKEN: the API would be open to anyone")
     import uvicorn  # here, not at the top: every other command starts faster without it
 
-    options = {
-        "host": host,
-        "port": port,
+    sock = listen(host, port)
+    options: dict[str, Any] = {
         "log_level": "warning",  # mailfate logs its own structured lines; uvicorn's access log is off
         "access_log": False,
         "server_header": False,
-        "timeout_keep_alive": 30,  # SNS keeps connections alive between deliveries
+        "http": PROTOCOL,
+        "timeout_keep_alive": settings.keep_alive_timeout,
+        "timeout_graceful_shutdown": GRACEFUL_SECONDS,
         "backlog": 2048,
         "proxy_headers": False,  # mailfate uses no client address; the middleware would only cost time
     }
-    print(f"mailfate: serving on http://{host}:{port} ({workers} worker{'s' if workers > 1 else ''})", file=sys.stderr)
-    if workers == 1:
-        from mailfate.web.app import create_app
+    try:
+        if workers == 1:
+            from mailfate.web.app import create_app
 
-        app = create_app(settings)
-        gc.freeze()  # what start-up allocated lives for ever: keep it out of every collection
-        uvicorn.run(app, **options)  # type: ignore[arg-type]
-    else:
-        uvicorn.run("mailfate.web.app:factory", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+            app = create_app(settings)  # opens (and migrates) the database: a failure ends here, in one line
+            gc.freeze()  # what start-up allocated lives for ever: keep it out of every collection
+            _started(host, port, workers)
+            uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
+        else:
+            from uvicorn.supervisors import Multiprocess
+
+            # Open (and migrate) the database once here: a failure is one line, not one per worker.
+            open_store(settings.database_url, policy=settings.policy).close()
+            config = uvicorn.Config("mailfate.web.app:factory", factory=True, workers=workers, **options)
+            _started(host, port, workers)
+            Multiprocess(config, sockets=[sock]).run()
+    finally:
+        sock.close()
     return 0
+
+
+def _started(host: str, port: int, workers: int) -> None:
+    plural = "s" if workers > 1 else ""
+    print(f"mailfate: serving on http://{host}:{port} ({workers} worker{plural})", file=sys.stderr, flush=True)

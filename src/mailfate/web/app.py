@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -18,24 +18,30 @@ from mailfate.sns.certs import CertificateCache
 from mailfate.sns.confirm import Confirmer
 from mailfate.sns.verify import Verifier
 from mailfate.store import Store, open_store
-from mailfate.web import dashboard
+from mailfate.web import connections, dashboard
 from mailfate.web.api import Api
 from mailfate.web.commit import CommitQueue
-from mailfate.web.openapi import document
+from mailfate.web.guards import Guards
+from mailfate.web.openapi import PATHS, document
 from mailfate.web.responses import error, ok
 from mailfate.web.sns_endpoint import Receive, Scope, Send, SnsWebhook
 
 
 class MailfateApp:
     """Starlette for everything but the hot path: POST /sns goes straight to the webhook, past the
-    framework's middleware (the same webhook also sits behind the Route, for identical behaviour)."""
+    framework's middleware (the same webhook also sits behind the Route, for identical behaviour).
+    Every request first passes the guards (host, cross-site writes, query parameters, body size)."""
 
-    def __init__(self, framework: Starlette, webhook: SnsWebhook) -> None:
+    def __init__(self, framework: Starlette, webhook: SnsWebhook, allowed_hosts: frozenset[str] | None) -> None:
         self.framework = framework
         self.webhook = webhook
         self.routes = framework.routes
+        self.guarded = Guards(self._dispatch, PATHS, allowed_hosts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.guarded(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == "/sns" and scope["method"] == "POST":
             await self.webhook(scope, receive, send)
         else:
@@ -46,6 +52,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     """Build the app from ``settings`` (default: the environment). Storage opens at startup."""
     settings = settings or Settings.from_env()
     configure(settings.log_level)
+    connections.configure(settings.max_connections, settings.header_timeout, settings.body_timeout)
     store = store or open_store(settings.database_url, policy=settings.policy)
     commits = CommitQueue(store, limits=settings.quarantine)
     certificates = CertificateCache(
@@ -107,15 +114,20 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     framework = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={HTTPException: _http_error, Exception: _server_error},
+        exception_handlers={HTTPException: _http_error, ClientDisconnect: _gone, Exception: _server_error},
     )
-    return MailfateApp(framework, webhook)
+    return MailfateApp(framework, webhook, settings.allowed_hosts)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     detail = exc.detail if isinstance(exc, HTTPException) else "error"
     return error(status, str(detail))
+
+
+async def _gone(request: Request, exc: Exception) -> Response:
+    # The client left (or was closed for sending its body too slowly): no one reads an answer.
+    return Response(status_code=400)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
