@@ -27,7 +27,8 @@ async function api(path, options = {}, onResponse = null) {
   if (token) headers.Authorization = `Bearer ${token}`;
   const response = await fetch(path, { ...options, headers });
   if (response.status === 401) {
-    await askToken(token ? "That token was refused." : "");
+    // Refused with a token that has since been replaced (another request's prompt): just try the new one.
+    if (sessionStorage.getItem(TOKEN_KEY) === token) await askToken(token ? "That token was refused." : "");
     return api(path, options, onResponse);
   }
   if (onResponse) onResponse(response);
