@@ -88,7 +88,7 @@ NUMBERS: dict[str, Number] = {
     "MAILFATE_WEBHOOK_RETRY_HOURS": Number(24, 0.001, 24 * 365),
     "MAILFATE_WEBHOOK_BACKOFF": Number(10, 0.001, DAY),
     "MAILFATE_WEBHOOK_MAX_BACKOFF": Number(3600, 0.001, 7 * DAY),
-    "MAILFATE_QUARANTINE_MAX_MB": Number(256, 1, 1024 * 1024),
+    "MAILFATE_QUARANTINE_MAX_MB": Number(256, 0.01, 1024 * 1024),
     "MAILFATE_QUARANTINE_RETENTION_DAYS": Number(30, 0.001, 36_500),
 }
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -243,5 +243,9 @@ def _number(env: Mapping[str, str], name: str, spec: Number) -> float:
     except ValueError:
         raise UsageError(f"{name} must be {kind}, not {raw!r}") from None
     if not (math.isfinite(value) and spec.low <= value <= spec.high):
-        raise UsageError(f"{name} must be between {spec.low:g} and {spec.high:g}, not {raw!r}")
+        raise UsageError(f"{name} must be between {_show(spec.low)} and {_show(spec.high)}, not {raw!r}")
     return value
+
+
+def _show(bound: float) -> str:
+    return str(int(bound)) if bound == int(bound) else f"{bound:g}"
