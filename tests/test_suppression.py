@@ -401,3 +401,31 @@ def test_the_upgrade_decides_every_suppression_again(store_url: str) -> None:
         assert (last["suppressed"], last["suppression"]) == (True, found.to_json())
     finally:
         store.close()
+
+
+def test_new_thresholds_decide_every_suppression_again(store_url: str) -> None:
+    """The kept suppressions follow the settings: a writer with other thresholds decides them all again
+    when it opens the database, and the feed says what changed. A reader repeats what is kept."""
+    two = Policy(soft_bounce_count=2)
+    store = open_store(store_url)  # three soft bounces suppress
+    ingest(store, [soft("m1", day(1)), soft("m2", day(2))])
+    assert store.suppression(A, NOW) is None
+    store.close()
+    store = open_store(store_url, policy=two)
+    try:
+        found = store.suppression(A, NOW)
+        assert found is not None
+        assert (found.reason, found.since) == ("soft_bounce", day(2))
+        assert [c.payload["suppressed"] for c in store.changes(0, 100) if c.payload["type"] == "suppression"] == [True]
+    finally:
+        store.close()
+    reader = open_store(store_url, migrate=False)  # other settings, but it only reads
+    try:
+        assert reader.suppression(A, NOW) == found
+    finally:
+        reader.close()
+    store = open_store(store_url, policy=two)  # the same thresholds again: nothing to decide
+    try:
+        assert len(store.changes(0, 100)) == 3  # two fates, one suppression
+    finally:
+        store.close()

@@ -164,10 +164,18 @@ class SqlStore(suppressions.SuppressionQueries, PagedReads, Outbox, QuarantineSt
                 ids.append(message_id)
             if ids:
                 self._refresh_counts(tx, sorted(set(ids)))
+        if name == "0007_b_suppression_policy":
+            tx.execute(
+                "INSERT INTO suppression_policy (id, policy) VALUES (1, ?)", (suppressions.policy_text(self.policy),)
+            )
         if name == "0007_suppression_facts":
             # Every surface now reads the kept suppressions: decide each again, and announce any that an
             # earlier version kept wrong (it missed a fate whose bounce changed while its status did not).
             suppressions.refresh_all(tx, self.dialect, datetime.now(UTC), self.policy)
+
+    def _after_migrations(self, tx: Transaction) -> None:
+        """Run by a store opened for writing, once its schema is current."""
+        suppressions.adopt_policy(tx, self.dialect, self.policy, datetime.now(UTC))
 
     def _refresh_counts(self, tx: Transaction, message_ids: list[str] | None) -> None:
         """Recount these messages (all when None) from their recipients.

@@ -127,6 +127,7 @@ class PostgresStore(SqlStore):
         # Several processes may start at once: one migrates, the others wait, then find it done.
         tx.execute("SELECT pg_advisory_xact_lock(7346112001)")
         apply_migrations(tx, "postgres", "now()::text", self._after_migration, where)
+        self._after_migrations(tx)
 
     def close(self) -> None:
         self._pool.close()

@@ -186,6 +186,7 @@ class SQLiteStore(SqlStore):
     def _migrate(self) -> None:
         with self._transaction() as tx:
             apply_migrations(tx, "sqlite", "datetime('now')", self._after_migration, self.path)
+            self._after_migrations(tx)
 
     def _check_schema(self) -> None:
         """Raise SchemaError unless the file exists and holds mailfate's current schema; create nothing."""
