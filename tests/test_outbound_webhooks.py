@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
 import subprocess
 import sys
 import time
@@ -254,3 +255,86 @@ def test_retry_policy() -> None:
         attempts += 1
         elapsed += backoff(attempts, 10, 3600, lambda: 0.5)
     assert attempts > 24
+
+
+def many(n: int) -> list[dict[str, Any]]:
+    """n changes, one per address: a Send to each of n recipients."""
+    return [event("Send", f"many-{i}", [f"r{i}@example.com"], "2026-11-20T10:00:00Z") for i in range(n)]
+
+
+def test_a_stuck_receiver_neither_starves_another_nor_outlasts_its_deadline(
+    servers: Start, signer: Signer, store_url: str
+) -> None:
+    """One receiver answers a byte every 0.05 s for a minute, the other at once: the healthy one gets all
+    40 changes; every request to the stuck one is cut at the deadline (2 s), not when it ends."""
+    stuck = Receiver(free_port(), trickle=lambda _: 60.0).start()
+    healthy = Receiver(free_port()).start()
+    try:
+        env = settings(healthy, MAILFATE_WEBHOOK_URL=f"{stuck.url},{healthy.url}")
+        server = servers(env=env, db=store_url)
+        send(server, signer, *many(40))
+        got = healthy.wait_for(lambda r: len({x.seq for x in r}) >= 40, timeout=20)
+        cut = stuck.wait_for(lambda r: len(r) >= 8, timeout=20)  # the first parallel batch, all cut
+    finally:
+        stuck.stop()
+        healthy.stop()
+    assert len({r.seq for r in got}) == 40
+    for r in cut:
+        assert not r.complete
+        assert r.ended - r.started < 2 + 1.0, f"a request lasted {r.ended - r.started:.1f} s past its 2 s"
+    (stuck_state, _) = request(server.port, "GET", "/api/webhooks").json()
+    assert any("within 2 s" in f["last_error"] for f in stuck_state["failures"])
+
+
+def test_two_workers_never_send_one_change_at_once(servers: Start, signer: Signer, store_url: str) -> None:
+    """The first answer to each change trickles for 12 s, past the 4 s deadline and past the lease a
+    per-read timeout used to allow: with two workers (two senders, one outbox) a change is never in
+    flight twice at once; each attempt is cut at the deadline, and the retry is accepted."""
+    tried: set[int] = set()
+
+    def first_trickles(r: Received) -> float:
+        if r.seq in tried:
+            return 0.0
+        tried.add(r.seq)
+        return 12.0
+
+    receiver = Receiver(free_port(), trickle=first_trickles).start()
+    try:
+        server = servers(env=settings(receiver, MAILFATE_WEBHOOK_TIMEOUT="4"), db=store_url, workers=2)
+        send(server, signer, *many(12))
+        receiver.wait_for(lambda r: len({x.seq for x in r if x.complete}) >= 12, timeout=60)
+        time.sleep(1)
+        got = list(receiver.received)
+    finally:
+        receiver.stop()
+    by_seq: dict[int, list[Received]] = {}
+    for r in got:
+        by_seq.setdefault(r.seq, []).append(r)
+    assert len(by_seq) == 12
+    for seq, attempts in by_seq.items():
+        attempts.sort(key=lambda a: a.started)
+        for earlier, later in itertools.pairwise(attempts):
+            assert later.started >= earlier.ended - 0.2, f"change {seq} was in flight twice at once"
+        assert not attempts[0].complete
+        assert attempts[0].ended - attempts[0].started < 4 + 1.0
+        assert [a.complete for a in attempts].count(True) == 1
+
+
+def test_sigterm_does_not_wait_for_a_stuck_receiver(servers: Start, signer: Signer, store_url: str) -> None:
+    stuck = Receiver(free_port(), trickle=lambda _: 60.0).start()
+    try:
+        server = servers(env=settings(stuck, MAILFATE_WEBHOOK_TIMEOUT="60"), db=store_url)
+        send(server, signer, *many(3))
+        deadline = time.monotonic() + 20
+        while not stuck.arrived and time.monotonic() < deadline:  # the sender is now inside a request
+            time.sleep(0.05)
+        assert stuck.arrived
+        assert server.process is not None
+        started = time.monotonic()
+        server.process.send_signal(15)  # SIGTERM to the server itself, as a supervisor sends it
+        server.process.wait(timeout=30)
+        took = time.monotonic() - started
+    finally:
+        stuck.stop()
+    assert server.process.returncode in (0, -15)  # uvicorn ends by the signal it was sent, once shut down
+    assert took < 5, f"SIGTERM took {took:.1f} s"

@@ -8,12 +8,13 @@ lease runs out. Receivers therefore must expect duplicates; a duplicate carries 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import random
 import threading
 import time
 import urllib.parse
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -32,8 +33,12 @@ from mailfate.store.outbox import Delivery
 POLL_SECONDS = 0.5
 #: How often suppressions that expire with time are looked for.
 EXPIRY_SECONDS = 60.0
-#: Requests in flight at once per sender (each to a different address's queue).
+#: Requests in flight at once per URL (each to a different address's queue).
 PARALLEL = 8
+#: A claimed delivery's lease lasts its deadline (MAILFATE_WEBHOOK_TIMEOUT) and this much more (the
+#: request starts right after the claim): it cannot run out while the request may still be in flight.
+#: Short enough that after a crash the changes it held go out again soon.
+LEASE_MARGIN_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +76,10 @@ class Outcome:
         return self.status is not None and 200 <= self.status < 300
 
 
-def client(config: WebhookConfig) -> httpx.Client:
+def client(config: WebhookConfig) -> httpx.AsyncClient:
     """One pooled client per sender: a connection per receiver stays open between deliveries.
     Redirects are not followed: the receiver's URL is configured, not found."""
-    return httpx.Client(
+    return httpx.AsyncClient(
         follow_redirects=False,
         timeout=config.timeout,
         limits=httpx.Limits(max_connections=PARALLEL * len(config.urls), max_keepalive_connections=PARALLEL),
@@ -82,8 +87,9 @@ def client(config: WebhookConfig) -> httpx.Client:
     )
 
 
-def post(http: httpx.Client, url: str, body: bytes, secret: str, seq: int) -> Outcome:
-    """POST one signed change; read at most 64 KiB of the answer."""
+async def post(http: httpx.AsyncClient, url: str, body: bytes, secret: str, seq: int) -> Outcome:
+    """POST one signed change; read at most 64 KiB of the answer. The caller bounds the whole of it in
+    time: httpx's own timeouts are per step (a receiver answering a byte a second never trips them)."""
     timestamp = str(int(time.time()))
     url, credentials = _without_credentials(url)
     headers = {
@@ -93,8 +99,8 @@ def post(http: httpx.Client, url: str, body: bytes, secret: str, seq: int) -> Ou
     }
     try:
         # https://user:password@host/...: sent as basic auth, as browsers and curl do
-        with http.stream("POST", url, content=body, headers=headers, auth=credentials) as response:
-            for _ in response.iter_raw(65536):
+        async with http.stream("POST", url, content=body, headers=headers, auth=credentials) as response:
+            async for _ in response.aiter_raw(65536):
                 break
             if 200 <= response.status_code < 300:
                 return Outcome(response.status_code)
@@ -125,68 +131,106 @@ def _retry_after(value: str | None) -> float | None:
 
 
 class WebhookSender:
-    """Delivers the outbox of every configured URL until stopped."""
+    """Delivers the outbox of every configured URL until stopped.
+
+    A thread runs an event loop with one lane per URL, so a receiver that hangs holds up only its own
+    lane, and each delivery (connecting, sending, the whole answer) has ``timeout`` seconds, then is
+    cancelled and retried later. A delivery is leased for longer than that, so another process (``serve
+    --workers N``) never sends the same change while this one still may. Stopping cancels what is in
+    flight at once: those changes stay leased, and are sent again when their lease runs out.
+    """
 
     def __init__(self, store: Store, config: WebhookConfig) -> None:
         self.store = store
         self.config = config
-        self._stop = threading.Event()
-        self._wake = threading.Event()  # set by stop(): no waiting out the poll
+        #: Lease of a claimed delivery: longer than its deadline, so no other sender takes it meanwhile.
+        self.lease = timedelta(seconds=config.timeout + LEASE_MARGIN_SECONDS)
         self._thread: threading.Thread | None = None
-        self._pool = ThreadPoolExecutor(PARALLEL, thread_name_prefix="mailfate-webhook")
-        self._http = client(config)
-        self._next_expiry = 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._ready = threading.Event()
 
     def start(self) -> None:
         self.store.register_webhooks(self.config.urls)
-        self._thread = threading.Thread(target=self._run, name="mailfate-webhooks", daemon=True)
+        self._thread = threading.Thread(target=self._main, name="mailfate-webhooks", daemon=True)
         self._thread.start()
+        self._ready.wait(10)
 
-    def stop(self, timeout: float = 15.0) -> None:
-        self._stop.set()
-        self._wake.set()
+    def stop(self, timeout: float = 5.0) -> None:
+        """Cancel deliveries in flight and return within about ``timeout`` seconds, whatever the receivers do."""
+        loop, stopping = self._loop, self._stopping
+        if loop is not None and stopping is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has ended already
+                loop.call_soon_threadsafe(stopping.set)
         if self._thread is not None:
             self._thread.join(timeout)
-        self._pool.shutdown(wait=True, cancel_futures=True)
-        self._http.close()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
+    def _main(self) -> None:
+        asyncio.run(self._run())
+
+    async def _run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        self._ready.set()
+        http = client(self.config)
+        tasks = [asyncio.create_task(self._lane(http, url)) for url in self.config.urls]
+        tasks.append(asyncio.create_task(self._expire()))
+        try:
+            await self._stopping.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks, timeout=2)
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(1):
+                    await http.aclose()
+
+    async def _lane(self, http: httpx.AsyncClient, url: str) -> None:
+        while True:
             try:
-                busy = self.run_once()
+                busy = await self._round(http, url)
             except StorageError as exc:
                 logger.warning("webhook sender cannot reach storage", extra={"fields": {"error": str(exc)}})
                 busy = 0
-            except Exception:  # the sender must outlive any one bad round; the outbox keeps the work
+            except Exception:  # the lane must outlive any one bad round; the outbox keeps the work
                 logger.exception("webhook sender round failed")
                 busy = 0
             if not busy:
-                self._wake.wait(POLL_SECONDS)
-                self._wake.clear()
+                await asyncio.sleep(POLL_SECONDS)
 
-    def run_once(self) -> int:
-        """One round: announce expired suppressions, fill each outbox, deliver what is due. How many
-        deliveries were attempted."""
+    async def _round(self, http: httpx.AsyncClient, url: str) -> int:
+        """Fill this URL's outbox, lease what is due, send it; how many deliveries were attempted."""
         now = datetime.now(UTC)
-        if time.monotonic() >= self._next_expiry:
-            self.store.expire_suppressions(now)
-            self._next_expiry = time.monotonic() + EXPIRY_SECONDS
-        attempted = 0
-        for url in self.config.urls:
-            stamp = format_timestamp(now)
-            self.store.fill_outbox(url, stamp)
-            # Long enough for one request; a sender that dies mid-request frees its changes soon after.
-            lease = format_timestamp(now + timedelta(seconds=self.config.timeout + 5))
-            due = self.store.claim_deliveries(url, stamp, lease, limit=PARALLEL * 4)
-            attempted += len(due)
-            for _ in self._pool.map(self._deliver, due):
-                pass
-        return attempted
+        stamp = format_timestamp(now)
+        await asyncio.to_thread(self.store.fill_outbox, url, stamp)
+        lease = format_timestamp(now + self.lease)
+        due = await asyncio.to_thread(self.store.claim_deliveries, url, stamp, lease, PARALLEL)
+        results = await asyncio.gather(*(self._deliver(http, d) for d in due), return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
+        return len(due)
 
-    def _deliver(self, delivery: Delivery) -> None:
+    async def _expire(self) -> None:
+        """Announce the suppressions that time has ended (no event does)."""
+        while True:
+            try:
+                await asyncio.to_thread(self.store.expire_suppressions, datetime.now(UTC))
+            except Exception:
+                logger.exception("expiring suppressions failed")
+            await asyncio.sleep(EXPIRY_SECONDS)
+
+    async def _deliver(self, http: httpx.AsyncClient, delivery: Delivery) -> None:
         seq = delivery.change.seq
         body = dumps(delivery.change.to_json()).encode()
-        outcome = post(self._http, delivery.url, body, self.config.secret, seq)
+        try:
+            async with asyncio.timeout(self.config.timeout):
+                outcome = await post(http, delivery.url, body, self.config.secret, seq)
+        except TimeoutError:
+            outcome = Outcome(None, f"no complete answer within {self.config.timeout:g} s")
+        await asyncio.to_thread(self._record, delivery, outcome)
+
+    def _record(self, delivery: Delivery, outcome: Outcome) -> None:
         now = datetime.now(UTC)
         if outcome.ok:
             self.store.delivered(delivery, format_timestamp(now))
@@ -201,6 +245,6 @@ class WebhookSender:
         self.store.delivery_failed(delivery, format_timestamp(now), outcome.status, outcome.error, retry_at)
         logger.warning(
             "webhook delivery failed",
-            extra={"fields": {"url": redact_url(delivery.url), "seq": seq, "status": outcome.status,
+            extra={"fields": {"url": redact_url(delivery.url), "seq": delivery.change.seq, "status": outcome.status,
                               "error": outcome.error, "retry_at": retry_at}},
         )  # fmt: skip
