@@ -43,7 +43,7 @@ bench: install
 
 ## make screenshots: the dashboard pictures in docs/img, taken by the browser tests
 screenshots: install
-	MAILFATE_TEST_SCREENSHOTS=docs/img $(BIN)/pytest tests/test_dashboard.py -k screenshots
+	MAILFATE_TEST_SCREENSHOTS=docs/img $(BIN)/pytest tests/dashboard/test_screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -172,7 +172,8 @@ def test_every_surface_gives_the_same_answer(
 
 def test_the_dashboard_reads_those_endpoints() -> None:
     """The page shows what the API says; it has no suppression logic of its own to disagree with."""
-    script = (Path(__file__).parent.parent / "src/mailfate/web/static/dashboard.js").read_text()
+    scripts = sorted((Path(__file__).parent.parent / "src/mailfate/web/static/js").glob("*.js"))
+    script = "\n".join(path.read_text() for path in scripts)
     assert "/api/recipients/" in script
     assert "/api/suppressions?" in script
     read = set(re.findall(r"view\.suppress\w*", script))

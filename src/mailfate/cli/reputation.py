@@ -35,6 +35,7 @@ def add_commands(command: Command) -> None:
 
     lift = command("unsuppress", cmd_unsuppress, "lift a suppression; later events may suppress again", db="writes")
     lift.add_argument("address", metavar="ADDRESS", help="the suppressed email address")
+    lift.add_argument("--reason", default=None, help="why (kept with the lift)")
 
     stats = command("stats", cmd_stats, "bounce and complaint rates against the SES thresholds")
     stats.add_argument("--json", action="store_true", help="print the object GET /api/stats returns")
@@ -95,7 +96,7 @@ def cmd_unsuppress(args: argparse.Namespace) -> int:
         if store.suppression(address) is None:
             print(f"mailfate: {address} is not suppressed", file=sys.stderr)
             return MISSING
-        store.add_action(address, Action("lift", format_timestamp(_now())))
+        store.add_action(address, Action("lift", format_timestamp(_now()), args.reason or None))
     finally:
         store.close()
     print(f"{address} no longer suppressed; events after now can suppress it again")

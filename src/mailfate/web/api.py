@@ -107,22 +107,17 @@ class Api:
 
     async def suppress(self, request: Request) -> Response:
         address = email_address(request.path_params["address"])
-        note = None
-        body = await request.body()
-        if body.strip():
-            given = _json_body(body, 'body must be JSON: {"reason": "..."}')
-            if not isinstance(given, dict) or not isinstance(given.get("reason", ""), str):
-                raise UsageError('body must be {"reason": "..."}')
-            note = given.get("reason") or None
-        action = Action("suppress", format_timestamp(_now()), note)
+        action = Action("suppress", format_timestamp(_now()), await _reason(request))
         await run_in_threadpool(self.store.add_action, address, action)
         return await self._suppression_state(address)
 
     async def unsuppress(self, request: Request) -> Response:
+        """Lift a suppression; an optional body ``{"reason": "..."}`` is kept with the lift."""
         address = email_address(request.path_params["address"])
+        reason = await _reason(request)
         if await run_in_threadpool(self.store.suppression, address) is None:
             return error(404, f"{address} is not suppressed")
-        await run_in_threadpool(self.store.add_action, address, Action("lift", format_timestamp(_now())))
+        await run_in_threadpool(self.store.add_action, address, Action("lift", format_timestamp(_now()), reason))
         return await self._suppression_state(address)
 
     async def _suppression_state(self, address: str) -> Response:
@@ -190,6 +185,17 @@ class Api:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+async def _reason(request: Request) -> str | None:
+    """The reason of an optional ``{"reason": "..."}`` body; None without one."""
+    body = await request.body()
+    if not body.strip():
+        return None
+    given = _json_body(body, 'body must be JSON: {"reason": "..."}')
+    if not isinstance(given, dict) or not isinstance(given.get("reason", ""), str):
+        raise UsageError('body must be {"reason": "..."}')
+    return given.get("reason") or None
 
 
 def _json_body(body: bytes, expected: str) -> Any:

@@ -20,6 +20,13 @@ _ERRORS = {
 }
 
 
+#: An optional ``{"reason": "..."}``: why someone acted by hand, kept with what they did.
+_REASON = {
+    "required": False,
+    "content": {"application/json": {"schema": {"type": "object", "properties": {"reason": {"type": "string"}}}}},
+}
+
+
 def _query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "description": description,
             "schema": schema or {"type": "string"}}  # fmt: skip
@@ -140,17 +147,13 @@ PATHS: dict[str, Any] = {
         "put": {
             "summary": "Suppress an address by hand",
             "parameters": [_path("address")],
-            "requestBody": {
-                "required": False,
-                "content": {
-                    "application/json": {"schema": {"type": "object", "properties": {"reason": {"type": "string"}}}}
-                },
-            },
+            "requestBody": _REASON,
             "responses": {"200": _json(ref("SuppressionState"), "suppressed"), **_ERRORS},
         },
         "delete": {
             "summary": "Lift a suppression: events timestamped before now no longer count",
             "parameters": [_path("address")],
+            "requestBody": _REASON,
             "responses": {
                 "200": _json(ref("SuppressionState"), "lifted"),
                 "404": _json(ref("Error"), "not suppressed"),
