@@ -48,7 +48,7 @@ class QuarantineStore:
             "FROM quarantine ORDER BY id DESC LIMIT ?",
             (PREVIEW_BYTES, limit),
         )
-        return [_quarantine_item(r, bytes(r[7]), None) for r in rows]
+        return [_quarantine_item(r, bytes(r[7] or b""), None) for r in rows]  # SQLite: substr of an empty blob is NULL
 
     def quarantined_item(self, item_id: int) -> QuarantineItem | None:
         """One quarantined record with its whole body, byte for byte."""
@@ -59,7 +59,7 @@ class QuarantineStore:
         )
         if not rows:
             return None
-        body = bytes(rows[0][7])
+        body = bytes(rows[0][7] or b"")
         return _quarantine_item(rows[0], body[:PREVIEW_BYTES], body)
 
     def trim_quarantine(self, max_bytes: int | None, before: str | None) -> tuple[int, int]:

@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -25,6 +26,22 @@ from mailfate.web.guards import Guards
 from mailfate.web.openapi import PATHS, document
 from mailfate.web.responses import error, ok
 from mailfate.web.sns_endpoint import Receive, Scope, Send, SnsWebhook
+
+
+class AnyText(Convertor[str]):
+    """A path parameter that is any text: "/" and line breaks included (Starlette's ``path`` stops at a
+    line break, so such an id or address would be a 404 instead of an answer about it)."""
+
+    regex = "(?s:.*)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("text", AnyText())
 
 
 class MailfateApp:
@@ -94,15 +111,15 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     routes = [
         Route("/sns", webhook, methods=["POST"]),
         Route("/api/messages", api.guard(api.messages), methods=["GET"]),
-        Route("/api/messages/{message_id:path}", api.guard(api.message), methods=["GET"]),
-        Route("/api/recipients/{address:path}", api.guard(api.recipient), methods=["GET"]),
+        Route("/api/messages/{message_id:text}", api.guard(api.message), methods=["GET"]),
+        Route("/api/recipients/{address:text}", api.guard(api.recipient), methods=["GET"]),
         Route("/api/quarantine", api.guard(api.quarantine), methods=["GET"]),
         Route("/api/quarantine/{item_id}", api.guard(api.quarantine_item), methods=["GET"]),
         Route("/api/suppressions", api.guard(api.suppressions), methods=["GET"]),
-        Route("/api/suppressions/{address:path}", api.guard(api.suppress), methods=["PUT"]),
-        Route("/api/suppressions/{address:path}", api.guard(api.unsuppress), methods=["DELETE"]),
+        Route("/api/suppressions/{address:text}", api.guard(api.suppress), methods=["PUT"]),
+        Route("/api/suppressions/{address:text}", api.guard(api.unsuppress), methods=["DELETE"]),
         Route("/api/check", api.guard(api.check), methods=["POST"]),
-        Route("/api/check/{address:path}", api.guard(api.check_one), methods=["GET"]),
+        Route("/api/check/{address:text}", api.guard(api.check_one), methods=["GET"]),
         Route("/api/stats", api.guard(api.stats), methods=["GET"]),
         Route("/api/changes", api.guard(api.changes), methods=["GET"]),
         Route("/api/webhooks", api.guard(api.webhooks), methods=["GET"]),

@@ -39,7 +39,7 @@ class Parameters:
         self._routes: list[tuple[re.Pattern[str], dict[str, frozenset[str]]]] = []
         for template, operations in paths.items():
             # {name} matches anything, "/" included: message ids and addresses may hold one.
-            pattern = "".join(".+" if part.startswith("{") else re.escape(part)
+            pattern = "".join("(?s:.+)" if part.startswith("{") else re.escape(part)
                               for part in re.split(r"(\{\w+\})", template))  # fmt: skip
             allowed = {
                 method.upper(): frozenset(p["name"] for p in op.get("parameters", []) if p["in"] == "query")
@@ -47,7 +47,7 @@ class Parameters:
             }
             self._routes.append((re.compile(pattern), allowed))
         # Fixed paths before templates: /api/suppressions is not /api/suppressions/{address}.
-        self._routes.sort(key=lambda route: "{" in route[0].pattern or ".+" in route[0].pattern)
+        self._routes.sort(key=lambda route: "(?s:.+)" in route[0].pattern)
 
     def allowed(self, method: str, path: str) -> frozenset[str]:
         for pattern, operations in self._routes:

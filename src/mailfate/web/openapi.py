@@ -69,7 +69,7 @@ PATHS: dict[str, Any] = {
                     "name:value, the message has this value of this tag; a colon in the name "
                     "(SES's ses:configuration-set) is fine: any colon may split it. name=value splits at the '='",
                 ),
-                _query("limit", "1 to 500, default 50", {"type": "integer"}),
+                _query("limit", "1 to 500, default 50", {"type": "integer", "minimum": 1, "maximum": 500}),
                 _query("cursor", "next_cursor of the previous page"),
             ],
             "responses": {"200": _json(ref("MessagePage"), "a page of messages"), **_ERRORS},
@@ -82,7 +82,11 @@ PATHS: dict[str, Any] = {
             "with a cursor to the next part",
             "parameters": [
                 _path("message_id"),
-                _query("limit", "recipients, and events, in this answer: 1 to 1000, default 1000", {"type": "integer"}),
+                _query(
+                    "limit",
+                    "recipients, and events, in this answer: 1 to 1000, default 1000",
+                    {"type": "integer", "minimum": 1, "maximum": 1000},
+                ),
                 _query("recipients_cursor", "next_recipients_cursor of the previous answer"),
                 _query("events_cursor", "next_events_cursor of the previous answer"),
             ],
@@ -98,7 +102,7 @@ PATHS: dict[str, Any] = {
             "summary": "The messages sent to an address, newest first and paged, and its suppression",
             "parameters": [
                 _path("address"),
-                _query("limit", "1 to 1000, default 100", {"type": "integer"}),
+                _query("limit", "1 to 1000, default 100", {"type": "integer", "minimum": 1, "maximum": 1000}),
                 _query("cursor", "next_cursor of the previous page"),
             ],
             "responses": {"200": _json(ref("Recipient"), "the address (never seen: no messages)"), **_ERRORS},
@@ -107,7 +111,9 @@ PATHS: dict[str, Any] = {
     "/api/quarantine": {
         "get": {
             "summary": "Records that could not be understood, newest first, with the reason and a preview",
-            "parameters": [_query("limit", "1 to 1000, default 100", {"type": "integer"})],
+            "parameters": [
+                _query("limit", "1 to 1000, default 100", {"type": "integer", "minimum": 1, "maximum": 1000})
+            ],
             "responses": {
                 "200": _json({"type": "array", "items": ref("QuarantineItem")}, "quarantined records"),
                 **_ERRORS,
@@ -118,14 +124,18 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "One quarantined record with its whole body, byte for byte",
             "parameters": [_path("item_id")],
-            "responses": {"200": _json(ref("QuarantinedRecord"), "the record"), **_ERRORS},
+            "responses": {
+                "200": _json(ref("QuarantinedRecord"), "the record"),
+                "404": _json(ref("Error"), "no such record (or it was dropped)"),
+                **_ERRORS,
+            },
         }
     },
     "/api/suppressions": {
         "get": {
             "summary": "Suppressed addresses by address, with reason, cause, time and expiry; paged",
             "parameters": [
-                _query("limit", "1 to 1000, default 100", {"type": "integer"}),
+                _query("limit", "1 to 1000, default 100", {"type": "integer", "minimum": 1, "maximum": 1000}),
                 _query("cursor", 'from the Link header (rel="next") of the previous page'),
                 _query("contains", "only addresses that contain this text"),
             ],
@@ -200,8 +210,10 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "Changes of fates and suppressions after a cursor, oldest first",
             "parameters": [
-                _query("after", "the seq of the last change already seen; default 0", {"type": "integer"}),
-                _query("limit", "1 to 1000, default 100", {"type": "integer"}),
+                _query(
+                    "after", "the seq of the last change already seen; default 0", {"type": "integer", "minimum": 0}
+                ),
+                _query("limit", "1 to 1000, default 100", {"type": "integer", "minimum": 1, "maximum": 1000}),
             ],
             "responses": {"200": _json({"type": "array", "items": ref("Change")}, "the changes"), **_ERRORS},
         }
