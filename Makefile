@@ -37,6 +37,7 @@ bench: install
 	$(BIN)/python bench/status_lookup.py
 	$(BIN)/python bench/http_ingest.py
 	$(BIN)/python bench/stats.py
+	$(BIN)/python bench/guards.py
 	$(BIN)/python bench/sqs_ingest.py
 	$(BIN)/python bench/notification_cost.py
 	$(BIN)/python bench/check.py
