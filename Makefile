@@ -41,6 +41,7 @@ bench: install
 	$(BIN)/python bench/sqs_ingest.py
 	$(BIN)/python bench/notification_cost.py
 	$(BIN)/python bench/check.py
+	$(BIN)/python bench/activity.py
 
 ## make screenshots: the dashboard pictures in docs/img, taken by the browser tests
 screenshots: install

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from mailfate.core.activity import ActivityPage, ActivityRow
 from mailfate.core.changes import Change
 from mailfate.core.check import CheckResult
 from mailfate.core.model import Record, Rejected
@@ -13,7 +14,7 @@ from mailfate.core.stats import Stats, StatsQuery
 from mailfate.core.suppression import Action, Policy, Suppression
 from mailfate.core.views import IngestResult, MessagePage, MessageView, QuarantineItem, RecipientView
 from mailfate.errors import UsageError
-from mailfate.store.listing import FIRST_PART, RECIPIENT_LIMIT, MessagePart, MessageQuery
+from mailfate.store.listing import FIRST_PART, RECIPIENT_LIMIT, ActivityQuery, Filters, MessagePart, MessageQuery
 from mailfate.store.outbox import Delivery
 from mailfate.store.sql import PreparedBatch
 
@@ -40,6 +41,14 @@ class Store(Protocol):
     def message(self, message_id: str, part: MessagePart = FIRST_PART) -> MessageView | None: ...
 
     def messages(self, query: MessageQuery) -> MessagePage: ...
+
+    def activity(self, query: ActivityQuery) -> ActivityPage:
+        """A page of the activity list: recipients the filters match, newest first."""
+        ...
+
+    def activity_export(self, filters: Filters, page: int = 1000) -> Iterator[list[ActivityRow]]:
+        """Every row the filters match, newest first, a page at a time."""
+        ...
 
     def recipient(
         self, address: str, limit: int = RECIPIENT_LIMIT, cursor: tuple[str, str] | None = None

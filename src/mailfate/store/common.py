@@ -19,7 +19,7 @@ from mailfate.core.stats import ALL_COUNTS
 from mailfate.core.suppression import Policy
 from mailfate.core.views import IngestResult
 from mailfate.errors import RecordConflict, UnstorableData
-from mailfate.store import feed, sql, suppressions
+from mailfate.store import feed, sql, suppressions, terms
 from mailfate.store.outbox import Outbox
 from mailfate.store.pages import PagedReads
 from mailfate.store.quarantine import QUARANTINE_INSERT, QuarantineStore
@@ -121,8 +121,13 @@ class SqlStore(suppressions.SuppressionQueries, PagedReads, Outbox, QuarantineSt
                 "ON CONFLICT (record_key) DO NOTHING",
                 sorted(records) if order else records,
             )
+        searched: dict[str, terms.Row] = {}
         if batch.messages:
+            message_ids = [row[0] for row in batch.messages]
+            known = terms.searched(tx.execute, message_ids)
             tx.executemany(sql.message_upsert(d), sorted(batch.messages) if order else batch.messages)
+            searched = terms.searched(tx.execute, message_ids)
+            terms.index_messages(tx, known, searched, batch.terms)
         if batch.events:
             events = sorted(batch.events, key=_first_two) if order else batch.events
             inserted = tx.executemany(_EVENT_INSERT, events)
@@ -138,7 +143,8 @@ class SqlStore(suppressions.SuppressionQueries, PagedReads, Outbox, QuarantineSt
             pairs = {(r[0], r[1]) for r in recipients}
             message_ids = sorted({r[0] for r in recipients})
             before = feed.statuses(tx, message_ids)
-            tx.executemany(sql.recipient_upsert(d), recipients)
+            tx.executemany(sql.recipient_upsert(d), [(*row, row[0]) for row in recipients])
+            terms.index_recipients(tx, sorted(pairs - before.keys()), searched)
             feed.append_fate_changes(tx, d, pairs, message_ids, before, batch.events, datetime.now(UTC), self.policy)
         if batch.messages:
             self._refresh_counts(tx, sorted(row[0] for row in batch.messages))
@@ -168,6 +174,8 @@ class SqlStore(suppressions.SuppressionQueries, PagedReads, Outbox, QuarantineSt
             tx.execute(
                 "INSERT INTO suppression_policy (id, policy) VALUES (1, ?)", (suppressions.policy_text(self.policy),)
             )
+        if name == "0008_activity":
+            terms.index_everything(tx)  # what was stored before can be found too
         if name == "0007_suppression_facts":
             # Every surface now reads the kept suppressions: decide each again, and announce any that an
             # earlier version kept wrong (it missed a fate whose bounce changed while its status did not).

@@ -1,19 +1,20 @@
-"""Paged reads: ``GET /api/messages`` (newest first, filtered), and the pages of one message, one
-address and the suppression list. Every page ends with an opaque cursor to the next one. Shared by
-both stores."""
+"""The parameters of paged reads: the filters of ``GET /api/messages`` and ``GET /api/activity``, and the
+pages of one message, one address and the suppression list. Every page ends with an opaque cursor to
+the next one. Shared by both stores."""
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from mailfate.core.addresses import normalize_address
 from mailfate.core.jsonutil import dumps, loads
 from mailfate.core.model import Status
+from mailfate.core.search import Token, tokens
 from mailfate.core.timestamps import BadTimestamp, query_timestamp
 from mailfate.errors import UsageError
-from mailfate.store.sql import Dialect
 
 MAX_LIMIT = 500
 #: At most this many recipients, and as many events, in one answer about one message.
@@ -34,63 +35,87 @@ MESSAGE_STATUS_SQL = (
 )
 
 
+#: The filters of the message and activity lists (docs/api.md), as query parameters.
+FILTERS = ("status", "auto_reply", "recipient", "domain", "sender", "configuration_set", "tag", "q", "since", "until")
+
+
 @dataclass(frozen=True, slots=True)
-class MessageQuery:
-    status: str | None = None
-    recipient: str | None = None
+class Filters:
+    """What the message and activity lists are narrowed to. Every filter given must hold."""
+
+    status: tuple[str, ...] = ()  # any of these statuses
+    auto_reply: bool | None = None
+    recipient: str | None = None  # a normalized address
+    domain: str | None = None  # a recipient's domain, or a parent of it
+    sender: str | None = None
+    configuration_set: str | None = None
+    tag: tuple[tuple[str, str], ...] = ()  # any of these (name, value) pairs: parse_tag
+    q: tuple[Token, ...] = ()  # every token: core.search.tokens
     since: str | None = None
     until: str | None = None
-    tag: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def parse(cls, params: Mapping[str, str]) -> Filters:
+        """From query parameters; every mistake is a UsageError that says which parameter."""
+        statuses = tuple(s.strip() for s in params.get("status", "").split(",") if s.strip())
+        known = [s.value for s in Status]
+        for status in statuses:
+            if status not in known:
+                raise UsageError(f"status must be one of {', '.join(known)} (several: comma-separated)")
+        auto_reply = params.get("auto_reply") or None
+        if auto_reply not in (None, "true", "false"):
+            raise UsageError("auto_reply must be true or false")
+        domain = params.get("domain", "").strip().lower().lstrip("@")
+        return cls(
+            status=tuple(dict.fromkeys(statuses)),
+            auto_reply=None if auto_reply is None else auto_reply == "true",
+            recipient=normalize_address(params["recipient"]) if params.get("recipient") else None,
+            domain=domain or None,
+            sender=params.get("sender", "").strip() or None,
+            configuration_set=params.get("configuration_set") or None,
+            tag=parse_tag(params["tag"]) if params.get("tag") else (),
+            q=tokens(params.get("q", "")),
+            since=_time(params, "since"),
+            until=_time(params, "until"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MessageQuery(Filters):
+    """A page of ``GET /api/messages``: messages with a recipient that the filters match; ``status`` is
+    the message's own (its most severe recipient's)."""
+
     limit: int = 50
     cursor: tuple[str, str] | None = None
 
     @classmethod
-    def parse(cls, params: dict[str, str]) -> MessageQuery:
-        """From query parameters; every mistake is a UsageError that says which parameter."""
-        status = params.get("status") or None
-        if status is not None and status not in {s.value for s in Status}:
-            raise UsageError(f"status must be one of {', '.join(s.value for s in Status)}")
-        tag = parse_tag(params["tag"]) if params.get("tag") else ()
-        limit = parse_limit(params.get("limit"), 50, MAX_LIMIT)
+    def parse(cls, params: Mapping[str, str]) -> MessageQuery:
         return cls(
-            status=status,
-            recipient=normalize_address(params["recipient"]) if params.get("recipient") else None,
-            since=_time(params, "since"),
-            until=_time(params, "until"),
-            tag=tag,
-            limit=limit,
+            **_fields(Filters.parse(params)),
+            limit=parse_limit(params.get("limit"), 50, MAX_LIMIT),
             cursor=_pair(decode_cursor(params["cursor"], 2)) if params.get("cursor") else None,
         )
 
-    def sql(self, d: Dialect, tag_filter: str) -> tuple[str, list[Any]]:
-        """The query, with ``tag_filter`` the dialect's test that tag key %(k)s holds value %(v)s."""
-        where: list[str] = []
-        args: list[Any] = []
-        p = d.placeholder
-        if self.since:
-            where.append(f"m.sent_at >= {p}")
-            args.append(self.since)
-        if self.until:
-            where.append(f"m.sent_at < {p}")
-            args.append(self.until)
-        if self.recipient:
-            where.append(f"EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.message_id AND r.address = {p})")
-            args.append(self.recipient)
-        if self.tag:
-            where.append(f"({' OR '.join([tag_filter] * len(self.tag))})")
-            args.extend(part for pair in self.tag for part in pair)
-        if self.status:
-            where.append(f"{MESSAGE_STATUS_SQL} = {p}")
-            args.append(self.status)
-        if self.cursor:
-            where.append(f"(m.sent_at < {p} OR (m.sent_at = {p} AND m.message_id < {p}))")
-            args.extend([self.cursor[0], self.cursor[0], self.cursor[1]])
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
-        query = (
-            f"SELECT m.message_id, {MESSAGE_STATUS_SQL}, m.source, m.subject, m.sent_at, m.tags FROM messages m "
-            f"{clause} ORDER BY m.sent_at DESC, m.message_id DESC LIMIT {p}"
+
+@dataclass(frozen=True, slots=True)
+class ActivityQuery(Filters):
+    """A page of ``GET /api/activity``: recipients newest first; ``status`` is each recipient's."""
+
+    limit: int = 50
+    cursor: tuple[str, str, str] | None = None
+
+    @classmethod
+    def parse(cls, params: Mapping[str, str]) -> ActivityQuery:
+        cursor = decode_cursor(params["cursor"], 3) if params.get("cursor") else None
+        return cls(
+            **_fields(Filters.parse(params)),
+            limit=parse_limit(params.get("limit"), 50, MAX_LIMIT),
+            cursor=(cursor[0], cursor[1], cursor[2]) if cursor else None,
         )
-        return query, [*args, self.limit + 1]
+
+
+def _fields(filters: Filters) -> dict[str, Any]:
+    return {name: getattr(filters, name) for name in Filters.__dataclass_fields__}
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +194,7 @@ def _pair(values: tuple[str, ...]) -> tuple[str, str]:
     return values[0], values[1]
 
 
-def _time(params: dict[str, str], name: str) -> str | None:
+def _time(params: Mapping[str, str], name: str) -> str | None:
     if not params.get(name):
         return None
     try:

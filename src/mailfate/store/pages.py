@@ -1,4 +1,5 @@
-"""The paged reads of both stores: one message in parts, the message list, one address's messages.
+"""The paged reads of both stores: one message in parts, the message and activity lists (with the CSV
+export's pages), one address's messages.
 Each page ends with a cursor to the next (:mod:`.listing` parses the parameters and makes the cursors);
 the suppression list pages in :mod:`.suppressions`."""
 
@@ -6,10 +7,11 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
+from mailfate.core.activity import ActivityPage, ActivityRow
 from mailfate.core.addresses import normalize_address
 from mailfate.core.model import Status
 from mailfate.core.suppression import Suppression
@@ -22,10 +24,13 @@ from mailfate.core.views import (
     RecipientView,
     StoredEvent,
 )
-from mailfate.store import sql
+from mailfate.store import activity, sql
 from mailfate.store.listing import (
     FIRST_PART,
+    MESSAGE_STATUS_SQL,
     RECIPIENT_LIMIT,
+    ActivityQuery,
+    Filters,
     MessagePart,
     MessageQuery,
     encode_cursor,
@@ -95,13 +100,32 @@ class PagedReads(ABC):
         )
 
     def messages(self, query: MessageQuery) -> MessagePage:
-        statement, args = query.sql(sql.SQLITE, self.dialect.tag_filter)
-        rows = self._read(statement, args)
-        more = len(rows) > query.limit
-        rows = rows[: query.limit]
-        counts: dict[str, dict[str, int]] = {r[0]: {} for r in rows}
-        if rows:
-            ids = list(counts)
+        """A page of messages with a recipient that the filters match, newest first (see :mod:`.activity`)."""
+        found: list[tuple[str, str]] = []  # (sent_at, message_id)
+        after = (query.cursor[0], query.cursor[1], "") if query.cursor else None
+        for _ in range(query.limit + 1):  # each round adds a message at least; mostly one round does
+            statement, args = activity.keys_query(
+                query, self.dialect, self._read, query.limit + 1, after, message_status=True
+            )
+            keys = self._read(statement, args)
+            for sent_at, message_id, _address in keys:  # a message's recipients are next to each other
+                if not found or found[-1][1] != message_id:
+                    found.append((sent_at, message_id))
+            if len(keys) <= query.limit or len(found) > query.limit:
+                break
+            after = (keys[-1][0], keys[-1][1], "")  # past the rest of the last message's recipients
+        more = len(found) > query.limit
+        found = found[: query.limit]
+        ids = [message_id for _, message_id in found]
+        rows = {}
+        counts: dict[str, dict[str, int]] = {message_id: {} for message_id in ids}
+        if ids:
+            for row in self._read(
+                f"SELECT m.message_id, {MESSAGE_STATUS_SQL}, m.source, m.subject, m.sent_at, m.tags FROM messages m "
+                f"WHERE m.message_id IN ({marks(ids)})",
+                ids,
+            ):
+                rows[row[0]] = row
             for message_id, status, count in self._read(
                 f"SELECT message_id, status, count(*) FROM recipients WHERE message_id IN ({marks(ids)}) "
                 "GROUP BY message_id, status",
@@ -110,10 +134,56 @@ class PagedReads(ABC):
                 counts[message_id][status] = count
         summaries = [
             MessageSummary(r[0], Status(r[1]), counts[r[0]], r[2], r[3], r[4] or None, json.loads(r[5] or "{}"))
-            for r in rows
+            for r in (rows[message_id] for message_id in ids if message_id in rows)
         ]
-        cursor = encode_cursor(rows[-1][4] or "", rows[-1][0]) if more else None
+        cursor = encode_cursor(*found[-1]) if more else None
         return MessagePage(summaries, cursor)
+
+    def activity(self, query: ActivityQuery) -> ActivityPage:
+        """A page of the activity list: recipients that the filters match, newest first."""
+        statement, args = activity.keys_query(query, self.dialect, self._read, query.limit + 1, query.cursor)
+        keys = self._read(statement, args)
+        more = len(keys) > query.limit
+        keys = keys[: query.limit]
+        return ActivityPage(self._activity_rows(keys), encode_cursor(*keys[-1]) if more else None)
+
+    def activity_export(self, filters: Filters, page: int = 1000) -> Iterator[list[ActivityRow]]:
+        """Every row the filters match, a page at a time: memory holds one page, however many rows."""
+        after: tuple[str, str, str] | None = None
+        while True:
+            statement, args = activity.keys_query(filters, self.dialect, self._read, page, after)
+            keys = self._read(statement, args)
+            if keys:
+                yield self._activity_rows(keys)
+            if len(keys) < page:
+                return
+            after = (keys[-1][0], keys[-1][1], keys[-1][2])
+
+    def _activity_rows(self, keys: Sequence[Sequence[Any]]) -> list[ActivityRow]:
+        if not keys:
+            return []
+        values = ", ".join(["(?, ?)"] * len(keys))
+        rows = self._read(
+            f"WITH k(message_id, address) AS (VALUES {values}) "
+            f"SELECT r.message_id, r.address, {', '.join('r.' + c for c in sql.SUMMARY_COLUMNS)}, "
+            "m.subject, m.source, m.sent_at, m.configuration_set, m.tags "
+            "FROM k JOIN recipients r ON r.message_id = k.message_id AND r.address = k.address "
+            "LEFT JOIN messages m ON m.message_id = r.message_id",
+            [value for key in keys for value in (key[1], key[2])],
+        )
+        width = len(sql.SUMMARY_COLUMNS)
+        found = {
+            (r[0], r[1]): ActivityRow(
+                Fate(r[0], r[1], sql.summary_from_row(r[2 : 2 + width])),
+                r[2 + width],
+                r[3 + width],
+                r[4 + width] or None,
+                r[5 + width],
+                json.loads(r[6 + width] or "{}"),
+            )
+            for r in rows
+        }
+        return [found[(k[1], k[2])] for k in keys if (k[1], k[2]) in found]
 
     def recipient(
         self, address: str, limit: int = RECIPIENT_LIMIT, cursor: tuple[str, str] | None = None

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from mailfate.core.fate import MERGE, RANKED_VALUE, Summary, summarize_event
-from mailfate.core.jsonutil import dumps, storable_text
+from mailfate.core.jsonutil import dumps, loads, storable_text
 from mailfate.core.model import Event, Mail, Record, Rejected
+from mailfate.core.search import message_terms, subject_words
 
 SUMMARY_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Summary))
 _BOOLEAN_COLUMNS = frozenset(name for name, how in MERGE.items() if how == "or")
@@ -28,7 +29,9 @@ MESSAGE_COLUMNS = (
     "configuration_set",
     "sending_account",
     "from_domain",
+    "subject_words",  # the subject's words (core.search), so it follows the subject kept
 )
+_SUBJECT, _SUBJECT_WORDS = 1 + MESSAGE_COLUMNS.index("subject"), 1 + MESSAGE_COLUMNS.index("subject_words")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,7 @@ class Dialect:
     suppression_lock: str | None
     sequence_lock: str | None
     placeholder: str = "?"
+    index_hints: bool = False  # a query may name its index (SQLite's INDEXED BY)
 
     def _ignoring_null(self, function: str, a: str, b: str) -> str:
         if self.nulls_propagate:
@@ -74,6 +78,7 @@ SQLITE = Dialect(
     ordered_writes=False,
     suppression_lock=None,
     sequence_lock=None,
+    index_hints=True,
 )
 POSTGRES = Dialect(
     least="LEAST",
@@ -107,15 +112,23 @@ def recipient_upsert(d: Dialect) -> str:
                     value = RANKED_VALUE[column]
                     sets.append(f"{value} = CASE WHEN {new} > {old} THEN excluded.{value} ELSE recipients.{value} END")
     columns = ("message_id", "address", *SUMMARY_COLUMNS)
+    # The send time comes from the message row, upserted just before in the same transaction; each row
+    # ends with its message id once more, for that. (The activity list orders recipients by it.)
+    sent_at = f"COALESCE((SELECT m.sent_at FROM messages m WHERE m.message_id = {d.placeholder}), '')"
     return (
-        f"INSERT INTO recipients ({', '.join(columns)}) VALUES ({d.params(len(columns))}) "
-        f"ON CONFLICT (message_id, address) DO UPDATE SET {', '.join(sets)}"
+        f"INSERT INTO recipients ({', '.join(columns)}, sent_at) VALUES ({d.params(len(columns))}, {sent_at}) "
+        f"ON CONFLICT (message_id, address) DO UPDATE SET {', '.join(sets)}, sent_at = excluded.sent_at"
     )
 
 
 def message_upsert(d: Dialect) -> str:
-    """Insert a message's mail object, or merge it: each field keeps the greatest non-NULL value."""
-    sets = [f"{c} = {d._ignoring_null(d.greatest, f'messages.{c}', f'excluded.{c}')}" for c in MESSAGE_COLUMNS]
+    """Insert a message's mail object, or merge it: each field keeps the greatest non-NULL value (the
+    subject's words are those of the subject kept)."""
+    sets = [f"{c} = {d._ignoring_null(d.greatest, f'messages.{c}', f'excluded.{c}')}" for c in MESSAGE_COLUMNS[:-1]]
+    sets.append(
+        "subject_words = CASE WHEN excluded.subject IS NOT NULL AND (messages.subject IS NULL "
+        "OR excluded.subject > messages.subject) THEN excluded.subject_words ELSE messages.subject_words END"
+    )
     columns = ("message_id", *MESSAGE_COLUMNS)
     return (
         f"INSERT INTO messages ({', '.join(columns)}) VALUES ({d.params(len(columns))}) "
@@ -190,6 +203,7 @@ def message_row(mail: Mail) -> tuple[Any, ...]:
         mail.configuration_set,
         mail.sending_account,
         mail.from_domain,
+        subject_words(mail.subject) if mail.subject is not None else None,
     )
 
 
@@ -199,7 +213,9 @@ def merge_message_row(batch: dict[str, list[Any]], row: tuple[Any, ...]) -> None
     if current is None:
         batch[row[0]] = list(row)
         return
-    for i, value in enumerate(row[1:], start=1):
+    if row[_SUBJECT] is not None and (current[_SUBJECT] is None or row[_SUBJECT] > current[_SUBJECT]):
+        current[_SUBJECT_WORDS] = row[_SUBJECT_WORDS]
+    for i, value in enumerate(row[1:_SUBJECT_WORDS], start=1):
         if value is not None and (current[i] is None or value > current[i]):
             current[i] = value
 
@@ -247,6 +263,20 @@ class PreparedBatch:
     messages: list[tuple[Any, ...]]
     events: list[tuple[Any, ...]]
     recipients: list[tuple[Any, ...]]
+    #: The search terms of each message row (core.search), by its searched fields (search_key): made
+    #: here, off the writer's path; the writer uses them when the stored row has the same fields.
+    terms: dict[tuple[Any, ...], frozenset[str]] = field(default_factory=dict)
+
+
+def search_key(message_id: str, subject: Any, source: Any, configuration_set: Any, tags: Any) -> tuple[Any, ...]:
+    return (message_id, subject, source, configuration_set, tags)
+
+
+def message_search_terms(row: Sequence[Any]) -> tuple[tuple[Any, ...], frozenset[str]]:
+    """A message row's searched fields and its terms."""
+    key = search_key(row[0], row[3], row[1], row[8], row[6])
+    tags = loads(row[6]) if row[6] else None
+    return key, frozenset(message_terms(row[0], row[3], row[1], row[8], tags if isinstance(tags, dict) else None))
 
 
 #: The columns of a quarantine row, as ``prepare`` builds them.
@@ -294,12 +324,14 @@ def prepare(items: Iterable[Record | Rejected], received_at: str) -> PreparedBat
         keys.append(None)
         event_counts.append(0)
         quarantine.append(quarantine_row(item, received_at))
+    rows = [tuple(row) for row in messages.values()]
     return PreparedBatch(
+        terms=dict(message_search_terms(row) for row in rows),
         keys=keys,
         event_counts=event_counts,
         records=records,
         quarantine=quarantine,
-        messages=[tuple(row) for row in messages.values()],
+        messages=rows,
         events=events,
         recipients=merge_recipient_rows(recipients),
     )

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from starlette.concurrency import run_in_threadpool
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
+from mailfate.core.activity import ActivityRow, csv_text
 from mailfate.core.addresses import email_address, normalize_address
 from mailfate.core.check import MAX_ADDRESSES
 from mailfate.core.jsonutil import loads
@@ -19,13 +20,15 @@ from mailfate.core.stats import StatsQuery
 from mailfate.core.suppression import Action, Policy
 from mailfate.core.timestamps import format_timestamp
 from mailfate.errors import StorageError, UsageError
-from mailfate.logs import redact_url
+from mailfate.logs import logger, redact_url
 from mailfate.store import Store
 from mailfate.store.listing import (
     RECIPIENT_LIMIT,
     RECIPIENT_MAX_LIMIT,
     SUPPRESSION_LIMIT,
     SUPPRESSION_MAX_LIMIT,
+    ActivityQuery,
+    Filters,
     MessagePart,
     MessageQuery,
     decode_cursor,
@@ -75,6 +78,29 @@ class Api:
         query = MessageQuery.parse(dict(request.query_params))
         page = await run_in_threadpool(self.store.messages, query)
         return ok(page.to_json())
+
+    async def activity(self, request: Request) -> Response:
+        query = ActivityQuery.parse(dict(request.query_params))
+        page = await run_in_threadpool(self.store.activity, query)
+        return ok(page.to_json())
+
+    async def activity_csv(self, request: Request) -> Response:
+        """Every row the filters match, as CSV, a page at a time: memory stays flat whatever the count.
+        The first page is read before answering, so a bad filter or a storage error is a JSON error."""
+        pages = self.store.activity_export(Filters.parse(dict(request.query_params)))
+        first: list[ActivityRow] = await run_in_threadpool(next, pages, [])
+
+        async def body() -> AsyncIterator[str]:
+            yield csv_text(first, header=True)
+            try:
+                async for rows in iterate_in_threadpool(pages):
+                    yield csv_text(rows)
+            except StorageError:  # the answer has begun: the download ends short, and the log says why
+                logger.error("activity export interrupted: storage unavailable")
+                raise
+
+        headers = {"Content-Disposition": 'attachment; filename="mailfate-activity.csv"', "Cache-Control": "no-store"}
+        return StreamingResponse(body(), media_type="text/csv; charset=utf-8", headers=headers)
 
     async def recipient(self, request: Request) -> Response:
         address = normalize_address(request.path_params["address"])

@@ -111,6 +111,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     routes = [
         Route("/sns", webhook, methods=["POST"]),
         Route("/api/messages", api.guard(api.messages), methods=["GET"]),
+        Route("/api/activity", api.guard(api.activity), methods=["GET"]),
+        Route("/api/activity.csv", api.guard(api.activity_csv), methods=["GET"]),
         Route("/api/messages/{message_id:text}", api.guard(api.message), methods=["GET"]),
         Route("/api/recipients/{address:text}", api.guard(api.recipient), methods=["GET"]),
         Route("/api/quarantine", api.guard(api.quarantine), methods=["GET"]),

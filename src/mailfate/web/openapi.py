@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from mailfate._version import __version__
-from mailfate.web.openapi_schemas import SCHEMAS, STATUS, ref
+from mailfate.web import openapi_activity as activity
+from mailfate.web.openapi_schemas import SCHEMAS, ref
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -58,17 +59,9 @@ PATHS: dict[str, Any] = {
     },
     "/api/messages": {
         "get": {
-            "summary": "Messages, newest first",
+            "summary": "Messages with a recipient that the filters match, newest first",
             "parameters": [
-                _query("status", "message status", STATUS),
-                _query("recipient", "only messages to this address"),
-                _query("since", "sent at or after (ISO 8601)"),
-                _query("until", "sent before (ISO 8601)"),
-                _query(
-                    "tag",
-                    "name:value, the message has this value of this tag; a colon in the name "
-                    "(SES's ses:configuration-set) is fine: any colon may split it. name=value splits at the '='",
-                ),
+                *activity.filters("the message's status (its most severe recipient's)"),
                 _query("limit", "1 to 500, default 50", {"type": "integer", "minimum": 1, "maximum": 500}),
                 _query("cursor", "next_cursor of the previous page"),
             ],
@@ -245,6 +238,9 @@ PATHS: dict[str, Any] = {
 }
 
 
+PATHS.update(activity.PATHS)
+
+
 def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -255,7 +251,7 @@ def document() -> dict[str, Any]:
         },
         "paths": PATHS,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **activity.SCHEMAS},
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "MAILFATE_API_TOKEN"},
                 "basic": {"type": "http", "scheme": "basic", "description": "MAILFATE_BASIC_AUTH, on /sns"},

@@ -1,0 +1,110 @@
+"""The OpenAPI of the activity list and of what an operator does by hand (replay, dismiss, redeliver):
+their paths, the filters the lists share, and their schemas. :mod:`.openapi` merges them in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mailfate.web.openapi_schemas import STATUS, TIME, ref
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": schema or {"type": "string"}}  # fmt: skip
+
+
+def _path(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+_ERRORS = {
+    "400": _json(ref("Error"), "bad parameters"),
+    "401": _json(ref("Error"), "MAILFATE_API_TOKEN is set and the bearer token is missing or wrong"),
+    "503": _json(ref("Error"), "storage unavailable"),
+}
+
+
+def filters(status: str) -> list[dict[str, Any]]:
+    """The filters of GET /api/messages and GET /api/activity; ``status`` says whose status it is."""
+    return [
+        query("status", f"{status}; several comma-separated: any of them", {"type": "string"}),
+        query(
+            "auto_reply",
+            "true: only recipients whose delivery drew an auto-reply; false: none of them",
+            {"type": "string", "enum": ["true", "false"]},
+        ),
+        query("recipient", "this recipient address (exact, any case)"),
+        query("domain", "recipients at this domain or under it (example.com: also mail.example.com)"),
+        query("sender", "the sending address (the mail's source), exact, any case"),
+        query("configuration_set", "sent through this SES configuration set"),
+        query(
+            "tag",
+            "name:value, the message has this value of this tag; a colon in the name "
+            "(SES's ses:configuration-set) is fine: any colon may split it. name=value splits at the '='",
+        ),
+        query(
+            "q",
+            "search: every word (split at spaces) must begin a message id, a recipient address, its local "
+            "part, its domain or a parent domain, or a word of the subject; any case",
+        ),
+        query("since", "sent at or after (ISO 8601)"),
+        query("until", "sent before (ISO 8601)"),
+    ]
+
+
+PATHS: dict[str, Any] = {
+    "/api/activity": {
+        "get": {
+            "summary": "Recipients of messages, newest first: each with its fate and its message's subject",
+            "parameters": [
+                *filters("the recipient's status"),
+                query("limit", "1 to 500, default 50", {"type": "integer", "minimum": 1, "maximum": 500}),
+                query("cursor", "next_cursor of the previous page"),
+            ],
+            "responses": {"200": _json(ref("ActivityPage"), "a page of the list"), **_ERRORS},
+        }
+    },
+    "/api/activity.csv": {
+        "get": {
+            "summary": "Every row of the activity list that the filters match, as CSV, streamed",
+            "parameters": filters("the recipient's status"),
+            "responses": {
+                "200": {
+                    "description": "text/csv with a header line; one line per recipient, newest first. A cell that "
+                    "starts with = + - @ in a free-text column (subject, diagnostic...) is prefixed with '",
+                    "content": {"text/csv": {"schema": {"type": "string"}}},
+                },
+                **_ERRORS,
+            },
+        }
+    },
+}
+
+SCHEMAS: dict[str, Any] = {
+    "ActivityRow": {
+        "allOf": [ref("Fate")],
+        "type": "object",
+        "required": ["message_id", "subject", "source", "sent_at", "configuration_set", "tags"],
+        "properties": {
+            "message_id": {"type": "string"},
+            "status": STATUS,
+            "subject": {"type": ["string", "null"]},
+            "source": {"type": ["string", "null"]},
+            "sent_at": TIME,
+            "configuration_set": {"type": ["string", "null"]},
+            "tags": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+        },
+    },
+    "ActivityPage": {
+        "type": "object",
+        "required": ["activity", "next_cursor"],
+        "properties": {
+            "activity": {"type": "array", "items": ref("ActivityRow")},
+            "next_cursor": {"type": ["string", "null"]},
+        },
+    },
+}
