@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import re
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from mailfate.core.insights import Resolve
 from mailfate.core.suppression import Policy
 from mailfate.errors import UsageError
 from mailfate.logs import redact_url
@@ -58,6 +60,9 @@ SETTINGS: dict[str, str] = {
     "MAILFATE_WEBHOOK_BACKOFF, at most 604800).",
     "MAILFATE_QUARANTINE_MAX_MB": "Quarantine size budget in MiB; past it the oldest unsigned junk goes first; 256.",
     "MAILFATE_QUARANTINE_RETENTION_DAYS": "Days the server keeps a quarantined record; default 30.",
+    "MAILFATE_MX_LOOKUP": "on: look up the MX hosts of recipient domains no event named a provider for (cached); "
+    "default off.",
+    "MAILFATE_MX_NAMESERVER": "DNS server (host or host:port) for the MX lookup; default the system's resolver.",
 }
 
 
@@ -114,6 +119,16 @@ class Settings:
     header_timeout: float = 10.0
     body_timeout: float = 30.0
     keep_alive_timeout: float = 30.0
+    #: MX lookup of recipient domains: None when off, else the DNS server (None in it: the system's).
+    mx: tuple[tuple[str, int] | None] | None = None
+
+    def mx_lookup(self) -> Resolve | None:
+        """The MX lookup when it is on (shared by the process, so its cache is), else None."""
+        if self.mx is None:
+            return None
+        from mailfate.mx import shared  # dnspython is imported only when the lookup is on
+
+        return shared(self.mx[0])
 
     @property
     def database_url(self) -> str:
@@ -170,6 +185,7 @@ class Settings:
             header_timeout=n["MAILFATE_HEADER_TIMEOUT"],
             body_timeout=n["MAILFATE_BODY_TIMEOUT"],
             keep_alive_timeout=n["MAILFATE_KEEP_ALIVE_TIMEOUT"],
+            mx=_mx(env),
         )
 
 
@@ -221,6 +237,33 @@ def _check_webhook_url(url: str) -> None:
         raise UsageError(f"MAILFATE_WEBHOOK_URL {shown!r} is not a valid URL: {exc}") from exc
     if not parts.hostname or any(c.isspace() for c in url):
         raise UsageError(f"MAILFATE_WEBHOOK_URL {shown!r} is not a valid URL")
+
+
+def _mx(env: Mapping[str, str]) -> tuple[tuple[str, int] | None] | None:
+    switch = env.get("MAILFATE_MX_LOOKUP", "off").strip().lower()
+    if switch not in ("on", "off"):
+        raise UsageError(f"MAILFATE_MX_LOOKUP must be on or off, not {switch!r}")
+    raw = env.get("MAILFATE_MX_NAMESERVER", "").strip()
+    server = None
+    if raw:
+        if raw.startswith("["):  # [IPv6]:port
+            host, _, rest = raw[1:].partition("]")
+            port = rest.removeprefix(":") or "53"
+        elif raw.count(":") == 1:
+            host, port = raw.split(":")
+        else:
+            host, port = raw, "53"
+        try:
+            ipaddress.ip_address(host)
+            number = int(port)
+        except ValueError:
+            raise UsageError(
+                f"MAILFATE_MX_NAMESERVER must be an IP address, optionally with :port, not {raw!r}"
+            ) from None
+        if not 1 <= number <= 65535:
+            raise UsageError(f"MAILFATE_MX_NAMESERVER: port {number} is not between 1 and 65535")
+        server = (host, number)
+    return (server,) if switch == "on" else None
 
 
 def unknown_settings(env: Mapping[str, str] | None = None) -> list[str]:

@@ -41,7 +41,9 @@ def add_commands(command: Command) -> None:
     stats.add_argument("--json", action="store_true", help="print the object GET /api/stats returns")
     stats.add_argument("--since", help="send time from (ISO 8601; default 7 days before --until)")
     stats.add_argument("--until", help="send time before (ISO 8601; default now)")
-    stats.add_argument("--group-by", help="configuration_set, sending_domain, day or tag:NAME")
+    stats.add_argument(
+        "--group-by", help="configuration_set, sending_domain, day, tag:NAME, recipient_domain or provider"
+    )
 
 
 def _now() -> datetime:
@@ -104,10 +106,11 @@ def cmd_unsuppress(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
     query = StatsQuery.parse(args.since, args.until, args.group_by, _now())
-    store = open_db(args)
+    store = open_db(args, settings)
     try:
-        stats = store.stats(query)
+        stats = store.stats(query, settings.mx_lookup())
     finally:
         store.close()
     if args.json:
@@ -130,11 +133,18 @@ def _table(found: list[Suppression]) -> str:
 
 def _stats_table(stats: Stats) -> str:
     rows = [("all", stats.totals.to_json())] + [(safe(g.key), g.to_json()) for g in stats.groups]
+    latency = "delivery_p50_ms" in rows[0][1]  # grouped by recipient: delivery times too
     head = f"{'':<24}" + "".join(f"{c:>13}" for c in COUNTS) + f"{'bounce rate':>22}{'complaint rate':>24}"
+    head += f"{'delivery p50':>14}{'p95':>10}" if latency else ""
     lines = [f"sent {stats.query.since} to {stats.query.until}", head]
     for key, body in rows:
         counts = "".join(f"{body[c]:>13,}" for c in COUNTS)
         bounce = f"{body['bounce_rate']:.2%} {body['bounce_level']}"
         complaint = f"{body['complaint_rate']:.3%} {body['complaint_level']}"
-        lines.append(f"{key[:24]:<24}{counts}{bounce:>22}{complaint:>24}")
+        times = f"{_millis(body['delivery_p50_ms']):>14}{_millis(body['delivery_p95_ms']):>10}" if latency else ""
+        lines.append(f"{key[:24]:<24}{counts}{bounce:>22}{complaint:>24}{times}")
     return "\n".join(lines)
+
+
+def _millis(value: int | None) -> str:
+    return "-" if value is None else f"{value:,} ms"

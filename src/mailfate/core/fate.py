@@ -14,8 +14,10 @@ from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
+from mailfate.core.diagnostics import bounce_reason, complaint_reason
 from mailfate.core.jsonutil import dumps
 from mailfate.core.model import Event, Kind, Status
+from mailfate.core.providers import classify
 
 
 class BounceClass(StrEnum):
@@ -53,10 +55,6 @@ def _rank(*parts: str) -> str:
     return "\x1f".join(parts)
 
 
-def _pick(rank_a: str, value_a: Any, rank_b: str, value_b: Any) -> tuple[str, Any]:
-    return (rank_a, value_a) if rank_a >= rank_b else (rank_b, value_b)
-
-
 @dataclass(frozen=True, slots=True)
 class Summary:
     """What a recipient's events add up to. Field metadata names the merge each column uses."""
@@ -72,11 +70,13 @@ class Summary:
     opened: bool = field(default=False, metadata={"merge": "or"})
     clicked: bool = field(default=False, metadata={"merge": "or"})
     unsubscribed: bool = field(default=False, metadata={"merge": "or"})
-    bounce_rank: str = field(default="", metadata={"merge": "rank", "value": "bounce"})
+    bounce_rank: str = field(default="", metadata={"merge": "rank", "values": ("bounce", "bounce_reason")})
     bounce: str | None = field(default=None, metadata={"merge": "ranked"})
-    complaint_rank: str = field(default="", metadata={"merge": "rank", "value": "complaint_info"})
+    complaint_rank: str = field(
+        default="", metadata={"merge": "rank", "values": ("complaint_info", "complaint_reason")}
+    )
     complaint_info: str | None = field(default=None, metadata={"merge": "ranked"})
-    delay_rank: str = field(default="", metadata={"merge": "rank", "value": "delay"})
+    delay_rank: str = field(default="", metadata={"merge": "rank", "values": ("delay",)})
     delay: str | None = field(default=None, metadata={"merge": "ranked"})
     first_event_at: str | None = field(default=None, metadata={"merge": "min"})
     last_event_at: str | None = field(default=None, metadata={"merge": "max"})
@@ -85,6 +85,15 @@ class Summary:
     delivered_at: str | None = field(default=None, metadata={"merge": "min"})
     #: A not-spam complaint: the mail reached the mailbox (rule 6), though no Delivery may say so.
     not_spam: bool = field(default=False, metadata={"merge": "or"})
+    # Where the trouble is (docs/insights.md). New fields go last: the change feed keeps summaries as
+    # arrays in this order, and an older, shorter one must still read.
+    #: The mailbox provider that hosts the address ("google"...), "" until an event says it.
+    provider: str = field(default="", metadata={"merge": "max"})
+    #: How long SES took to hand the message over (the Delivery's processingTimeMillis).
+    delivery_ms: int | None = field(default=None, metadata={"merge": "min"})
+    #: Why it bounced, or what the complaint said, as recipients with the same reason share it.
+    bounce_reason: str | None = field(default=None, metadata={"merge": "ranked"})
+    complaint_reason: str | None = field(default=None, metadata={"merge": "ranked"})
 
     def merge(self, other: Summary) -> Summary:
         values: dict[str, Any] = {}
@@ -93,14 +102,16 @@ class Summary:
             match f.metadata["merge"]:
                 case "or":
                     values[f.name] = mine or theirs
-                case "min":
-                    values[f.name] = min(v for v in (mine, theirs) if v is not None) if mine or theirs else None
-                case "max":
-                    values[f.name] = max(v for v in (mine, theirs) if v is not None) if mine or theirs else mine
+                case "min" | "max":
+                    present = [v for v in (mine, theirs) if v is not None]  # 0 is a value: no truthiness here
+                    pick = min if f.metadata["merge"] == "min" else max
+                    values[f.name] = pick(present) if present else None
                 case "rank":
-                    value_name = f.metadata["value"]
-                    rank, value = _pick(mine, getattr(self, value_name), theirs, getattr(other, value_name))
-                    values[f.name], values[value_name] = rank, value
+                    names = f.metadata["values"]
+                    ours = mine >= theirs
+                    values[f.name] = mine if ours else theirs
+                    for name in names:
+                        values[name] = getattr(self if ours else other, name)
         return Summary(**values)
 
     @property
@@ -131,7 +142,10 @@ STATUS_RULES: tuple[tuple[Status, Callable[[Summary], bool], str], ...] = (
 
 #: Column name -> merge kind, for the stores' upsert statements.
 MERGE: dict[str, str] = {f.name: f.metadata["merge"] for f in fields(Summary)}
-RANKED_VALUE: dict[str, str] = {f.name: f.metadata["value"] for f in fields(Summary) if "value" in f.metadata}
+#: A rank column -> the columns that go with the greater rank.
+RANKED_VALUES: dict[str, tuple[str, ...]] = {
+    f.name: f.metadata["values"] for f in fields(Summary) if "values" in f.metadata
+}
 
 
 def _json(value: Mapping[str, Any]) -> str:
@@ -145,6 +159,7 @@ def summarize_event(event: Event) -> Summary:
         "first_event_at": event.timestamp,
         "last_event_at": event.timestamp,
         "address_raw": event.recipient_raw,
+        "provider": classify(event.recipient, d),
     }
     match event.kind:
         case Kind.COMPLAINT:
@@ -158,7 +173,10 @@ def summarize_event(event: Event) -> Summary:
             }
             text = _json(info)
             rank = _rank("1" if counts else "0", event.timestamp, event.feedback_id, text)
-            return Summary(**base, complaint=counts, not_spam=not counts, complaint_rank=rank, complaint_info=text)
+            return Summary(
+                **base, complaint=counts, not_spam=not counts, complaint_rank=rank, complaint_info=text,
+                complaint_reason=complaint_reason(d),
+            )  # fmt: skip
         case Kind.BOUNCE:
             cls, reclassified = classify_bounce(d)
             info = {
@@ -180,6 +198,7 @@ def summarize_event(event: Event) -> Summary:
                 ambiguous_bounce=cls is BounceClass.AMBIGUOUS,
                 bounce_rank=_rank(severity, event.timestamp, event.feedback_id, text),
                 bounce=text,
+                bounce_reason=bounce_reason(d),
             )
         case Kind.DELIVERY_DELAY:
             info = {
@@ -192,7 +211,7 @@ def summarize_event(event: Event) -> Summary:
             text = _json(info)
             return Summary(**base, delayed=True, delay_rank=_rank(event.timestamp, text), delay=text)
         case Kind.DELIVERY:
-            return Summary(**base, engaged=True, delivered_at=event.timestamp)
+            return Summary(**base, engaged=True, delivered_at=event.timestamp, delivery_ms=_millis(d))
         case Kind.OPEN:
             return Summary(**base, engaged=True, opened=True)
         case Kind.CLICK:
@@ -204,6 +223,19 @@ def summarize_event(event: Event) -> Summary:
         case Kind.SUBSCRIPTION:
             return Summary(**base, unsubscribed=_opted_out(d.get("new_topic_preferences")))
     return Summary(**base)
+
+
+#: processingTimeMillis beyond this (over a year) is no time SES took: left out.
+_MAX_MILLIS = 366 * 86_400_000
+
+
+def _millis(details: Mapping[str, Any]) -> int | None:
+    value = details.get("processing_time_ms")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_MILLIS:
+        return value
+    return None
 
 
 def _opted_out(preferences: Any) -> bool:

@@ -3,7 +3,7 @@ account is to an SES review or pause. Counted by the database in one pass; rates
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,7 +16,9 @@ COMPLAINT_THRESHOLDS = (0.001, 0.005)
 COUNTS = ("sent", "delivered", "hard_bounces", "soft_bounces", "auto_replies", "complaints", "opens", "clicks")
 #: The rates' numerators and denominator leave out the mailbox simulator, and the bounce rate leaves out
 #: bounces of addresses on the account-level suppression list (SES does not count them either).
-GROUPINGS = ("configuration_set", "sending_domain", "day")  # day: the UTC date of sending, YYYY-MM-DD
+#: day: the UTC date of sending, YYYY-MM-DD; recipient_domain and provider group recipients, not messages
+#: (docs/insights.md).
+GROUPINGS = ("configuration_set", "sending_domain", "day", "recipient_domain", "provider")
 
 
 def level(rate: float, thresholds: tuple[float, float]) -> str:
@@ -28,6 +30,7 @@ def level(rate: float, thresholds: tuple[float, float]) -> str:
 class Figures:
     key: str | None
     counts: dict[str, int]
+    extra: dict[str, Any] = field(default_factory=dict)  # what some groupings add (delivery latency)
 
     def to_json(self) -> dict[str, Any]:
         c = self.counts
@@ -42,6 +45,7 @@ class Figures:
             bounce_level=level(bounce_rate, BOUNCE_THRESHOLDS),
             complaint_level=level(complaint_rate, COMPLAINT_THRESHOLDS),
         )
+        body.update(self.extra)
         return body
 
 
@@ -49,7 +53,7 @@ class Figures:
 class StatsQuery:
     since: str
     until: str
-    group_by: str | None = None  # configuration_set, sending_domain, day, or tag:NAME
+    group_by: str | None = None  # one of GROUPINGS, or tag:NAME
 
     @classmethod
     def parse(cls, since: str | None, until: str | None, group_by: str | None, now: datetime) -> StatsQuery:
@@ -63,7 +67,9 @@ class StatsQuery:
         if start >= end:
             raise UsageError("since must be before until")
         if group_by and group_by not in GROUPINGS and not (group_by.startswith("tag:") and len(group_by) > 4):
-            raise UsageError("group_by must be configuration_set, sending_domain, day or tag:NAME")
+            raise UsageError(
+                "group_by must be configuration_set, sending_domain, day, recipient_domain, provider or tag:NAME"
+            )
         if group_by and '"' in group_by:
             raise UsageError("a tag name cannot contain a double quote")
         return cls(format_timestamp(start), format_timestamp(end), group_by or None)

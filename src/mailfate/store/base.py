@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from mailfate.core.activity import ActivityPage, ActivityRow
 from mailfate.core.changes import Change
 from mailfate.core.check import CheckResult
+from mailfate.core.insights import Diagnostics, DiagnosticsQuery, Resolve
 from mailfate.core.model import Record, Rejected
 from mailfate.core.stats import Stats, StatsQuery
 from mailfate.core.suppression import Action, Policy, Suppression
@@ -108,7 +109,14 @@ class Store(Protocol):
 
     def webhooks(self, urls: Sequence[str], problems: int = 20) -> list[dict[str, Any]]: ...
 
-    def stats(self, query: StatsQuery) -> Stats: ...
+    def stats(self, query: StatsQuery, resolve: Resolve | None = None) -> Stats:
+        """Reputation figures; by recipient domain or provider, ``resolve`` may name the provider of
+        domains that no event did (the optional MX lookup)."""
+        ...
+
+    def diagnostics(self, query: DiagnosticsQuery, resolve: Resolve | None = None) -> Diagnostics:
+        """The top bounce and complaint reasons, per provider."""
+        ...
 
     def prune(self, before: str) -> tuple[int, int]: ...
 

@@ -19,7 +19,7 @@ from mailfate.core.stats import ALL_COUNTS
 from mailfate.core.suppression import Policy
 from mailfate.core.views import IngestResult
 from mailfate.errors import RecordConflict, UnstorableData
-from mailfate.store import feed, sql, suppressions, terms
+from mailfate.store import feed, insights, sql, suppressions, terms
 from mailfate.store.outbox import Outbox
 from mailfate.store.pages import PagedReads
 from mailfate.store.quarantine import QUARANTINE_INSERT, QuarantineStore
@@ -27,7 +27,15 @@ from mailfate.store.reputation import ReputationQueries, count_columns
 from mailfate.store.tx import Transaction, chunks, marks
 
 
-class SqlStore(suppressions.SuppressionQueries, PagedReads, Outbox, QuarantineStore, ReputationQueries, ABC):
+class SqlStore(
+    suppressions.SuppressionQueries,
+    PagedReads,
+    Outbox,
+    QuarantineStore,
+    insights.InsightQueries,
+    ReputationQueries,
+    ABC,
+):
     url: str
     dialect: sql.Dialect
     policy: Policy  # the suppression rules, for announcing suppression changes
@@ -135,6 +143,9 @@ class SqlStore(suppressions.SuppressionQueries, PagedReads, Outbox, QuarantineSt
             # Events of a duplicate record were counted with it; what else was not inserted is a duplicate
             # event (the same event by another route). Never below zero, whatever the rows say.
             result.duplicate_events = max(0, len(batch.events) - inserted - events_of_duplicates)
+        touched = sorted(row[0] for row in batch.messages)
+        # What these messages add to the figures by domain, before this write: added back changed below.
+        counted = insights.contributions(tx, d, touched) if touched else {}
         if batch.recipients:
             recipients = sorted(batch.recipients, key=_first_two) if order else batch.recipients
             # Every record carries its mail, so this transaction has upserted (and locked, to commit) the
@@ -146,8 +157,9 @@ class SqlStore(suppressions.SuppressionQueries, PagedReads, Outbox, QuarantineSt
             tx.executemany(sql.recipient_upsert(d), [(*row, row[0]) for row in recipients])
             terms.index_recipients(tx, sorted(pairs - before.keys()), searched)
             feed.append_fate_changes(tx, d, pairs, message_ids, before, batch.events, datetime.now(UTC), self.policy)
-        if batch.messages:
-            self._refresh_counts(tx, sorted(row[0] for row in batch.messages))
+        if touched:
+            self._refresh_counts(tx, touched)
+            insights.apply(tx, counted, insights.contributions(tx, d, touched))  # last: it locks shared rows
         return result
 
     def _after_migration(self, tx: Transaction, name: str) -> None:
@@ -180,6 +192,8 @@ class SqlStore(suppressions.SuppressionQueries, PagedReads, Outbox, QuarantineSt
             # Every surface now reads the kept suppressions: decide each again, and announce any that an
             # earlier version kept wrong (it missed a fate whose bounce changed while its status did not).
             suppressions.refresh_all(tx, self.dialect, datetime.now(UTC), self.policy)
+        if name == "0009_a_domain_days":
+            insights.backfill(tx, self.dialect)  # providers, delivery times and reasons of what is stored
 
     def _after_migrations(self, tx: Transaction) -> None:
         """Run by a store opened for writing, once its schema is current."""

@@ -8,6 +8,7 @@ from abc import abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
+from mailfate.core.insights import RECIPIENT_GROUPINGS, Resolve
 from mailfate.core.stats import ALL_COUNTS, Figures, Stats, StatsQuery
 from mailfate.store import sql
 
@@ -18,7 +19,14 @@ class ReputationQueries:
     @abstractmethod
     def _read(self, statement: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
-    def stats(self, query: StatsQuery) -> Stats:
+    @abstractmethod
+    def recipient_stats(self, query: StatsQuery, resolve: Resolve | None = None) -> Stats: ...
+
+    def stats(self, query: StatsQuery, resolve: Resolve | None = None) -> Stats:
+        """The figures of ``query``; ``resolve`` (the MX lookup, when enabled) may name the provider of
+        domains no event named one for."""
+        if query.group_by in RECIPIENT_GROUPINGS:
+            return self.recipient_stats(query, resolve)
         d = self.dialect
         columns = ", ".join(f"COALESCE(sum(m.{c}), 0)" for c in ALL_COUNTS)
         window = "m.sent_at >= ? AND m.sent_at < ?"

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from mailfate.core.fate import MERGE, RANKED_VALUE, Summary, summarize_event
+from mailfate.core.fate import MERGE, RANKED_VALUES, Summary, summarize_event
 from mailfate.core.jsonutil import dumps, loads, storable_text
 from mailfate.core.model import Event, Mail, Record, Rejected
 from mailfate.core.search import message_terms, subject_words
@@ -47,6 +47,8 @@ class Dialect:
     simulator_test: str  # r.address is a mailbox simulator address
     on_account_test: str  # r's bounce is an OnAccountSuppressionList bounce
     count_if: str  # a count of the rows where {} holds
+    recipient_domain: str  # what follows the last "@" of r.address
+    group_per_day: bool  # read figures by group one day at a time (SQLite sorts to group, PostgreSQL hashes)
     ordered_writes: bool  # rows written in key order (concurrent writers; SQLite has one at a time)
     # PostgreSQL's locks, held to commit (SQLite has its writer lock): one for suppression changes, one
     # for the change sequencer. Writers of one message need none: its message row's lock orders them.
@@ -75,6 +77,9 @@ SQLITE = Dialect(
     simulator_test=_SIMULATOR,
     on_account_test="json_extract(r.bounce, '$.subtype') IS 'OnAccountSuppressionList'",  # never NULL
     count_if="sum({})",
+    # rtrim strips every character but "@" from the end: what is left ends at the last "@"
+    recipient_domain="substr(r.address, length(rtrim(r.address, replace(r.address, '@', ''))) + 1)",
+    group_per_day=True,
     ordered_writes=False,
     suppression_lock=None,
     sequence_lock=None,
@@ -90,6 +95,8 @@ POSTGRES = Dialect(
     simulator_test=_SIMULATOR,
     on_account_test="(r.bounce::jsonb ->> 'subtype') = 'OnAccountSuppressionList'",
     count_if="count(*) FILTER (WHERE {})",
+    recipient_domain="substring(r.address from '[^@]*$')",
+    group_per_day=False,
     ordered_writes=True,
     suppression_lock="SELECT pg_advisory_xact_lock(7346112002)",
     sequence_lock="SELECT pg_advisory_xact_lock(7346112003)",
@@ -109,8 +116,10 @@ def recipient_upsert(d: Dialect) -> str:
             case "max" | "rank":
                 sets.append(f"{column} = {d._ignoring_null(d.greatest, old, new)}")
                 if how == "rank":
-                    value = RANKED_VALUE[column]
-                    sets.append(f"{value} = CASE WHEN {new} > {old} THEN excluded.{value} ELSE recipients.{value} END")
+                    for value in RANKED_VALUES[column]:
+                        sets.append(
+                            f"{value} = CASE WHEN {new} > {old} THEN excluded.{value} ELSE recipients.{value} END"
+                        )
     columns = ("message_id", "address", *SUMMARY_COLUMNS)
     # The send time comes from the message row, upserted just before in the same transaction; each row
     # ends with its message id once more, for that. (The activity list orders recipients by it.)
@@ -148,7 +157,7 @@ _OR = [i + _OFFSET for i, c in enumerate(SUMMARY_COLUMNS) if MERGE[c] == "or"]
 _MIN = [i + _OFFSET for i, c in enumerate(SUMMARY_COLUMNS) if MERGE[c] == "min"]
 _MAX = [i + _OFFSET for i, c in enumerate(SUMMARY_COLUMNS) if MERGE[c] == "max"]
 _RANKS = [
-    (i + _OFFSET, SUMMARY_COLUMNS.index(RANKED_VALUE[c]) + _OFFSET)
+    (i + _OFFSET, [SUMMARY_COLUMNS.index(v) + _OFFSET for v in RANKED_VALUES[c]])
     for i, c in enumerate(SUMMARY_COLUMNS)
     if MERGE[c] == "rank"
 ]
@@ -171,9 +180,11 @@ def merge_recipient_rows(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         for i in _MAX:
             if row[i] is not None and (current[i] is None or row[i] > current[i]):
                 current[i] = row[i]
-        for rank, value in _RANKS:
+        for rank, ranked in _RANKS:
             if row[rank] > current[rank]:
-                current[rank], current[value] = row[rank], row[value]
+                current[rank] = row[rank]
+                for value in ranked:
+                    current[value] = row[value]
     return [tuple(values) for values in merged.values()]
 
 

@@ -15,6 +15,7 @@ from starlette.responses import Response, StreamingResponse
 from mailfate.core.activity import ActivityRow, csv_text
 from mailfate.core.addresses import email_address, normalize_address
 from mailfate.core.check import MAX_ADDRESSES
+from mailfate.core.insights import DiagnosticsQuery, Resolve
 from mailfate.core.jsonutil import loads
 from mailfate.core.stats import StatsQuery
 from mailfate.core.suppression import Action, Policy
@@ -42,12 +43,18 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 class Api:
     def __init__(
-        self, store: Store, token: str | None, policy: Policy | None = None, webhook_urls: Sequence[str] = ()
+        self,
+        store: Store,
+        token: str | None,
+        policy: Policy | None = None,
+        webhook_urls: Sequence[str] = (),
+        resolve: Resolve | None = None,
     ) -> None:
         self.store = store
         self.token = token
         self.policy = policy or Policy()
         self.webhook_urls = tuple(webhook_urls)
+        self.resolve = resolve  # the MX lookup, when MAILFATE_MX_LOOKUP is on
 
     def guard(self, handler: Handler) -> Handler:
         """Bearer-token check and error translation around one handler."""
@@ -171,8 +178,16 @@ class Api:
     async def stats(self, request: Request) -> Response:
         params = request.query_params
         query = StatsQuery.parse(params.get("since"), params.get("until"), params.get("group_by"), _now())
-        stats = await run_in_threadpool(self.store.stats, query)
+        stats = await run_in_threadpool(self.store.stats, query, self.resolve)
         return ok(stats.to_json())
+
+    async def diagnostics(self, request: Request) -> Response:
+        params = request.query_params
+        query = DiagnosticsQuery.parse(
+            params.get("since"), params.get("until"), params.get("provider"), params.get("limit"), _now()
+        )
+        found = await run_in_threadpool(self.store.diagnostics, query, self.resolve)
+        return ok(found.to_json())
 
     async def quarantine(self, request: Request) -> Response:
         """The newest quarantined records, each with a preview of its body (one body: by its id)."""

@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     )
     webhooks = settings.webhooks
     sender = WebhookSender(store, webhooks) if webhooks else None
-    api = Api(store, settings.api_token, settings.policy, webhooks.urls if webhooks else ())
+    api = Api(store, settings.api_token, settings.policy, webhooks.urls if webhooks else (), settings.mx_lookup())
     openapi = document()
 
     async def openapi_json(request: Request) -> Response:
@@ -123,6 +123,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         Route("/api/check", api.guard(api.check), methods=["POST"]),
         Route("/api/check/{address:text}", api.guard(api.check_one), methods=["GET"]),
         Route("/api/stats", api.guard(api.stats), methods=["GET"]),
+        Route("/api/diagnostics", api.guard(api.diagnostics), methods=["GET"]),
         Route("/api/changes", api.guard(api.changes), methods=["GET"]),
         Route("/api/webhooks", api.guard(api.webhooks), methods=["GET"]),
         Route("/healthz", api.healthz, methods=["GET"]),

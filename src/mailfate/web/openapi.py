@@ -194,9 +194,25 @@ PATHS: dict[str, Any] = {
             "parameters": [
                 _query("since", "from (ISO 8601); default 7 days before until"),
                 _query("until", "before (ISO 8601); default now"),
-                _query("group_by", "configuration_set, sending_domain, day (UTC date of sending) or tag:NAME"),
+                _query(
+                    "group_by",
+                    "configuration_set, sending_domain, day (UTC date of sending), tag:NAME, or by recipient: "
+                    "recipient_domain or provider (these add delivery latency; busiest group first)",
+                ),
             ],
             "responses": {"200": _json(ref("Stats"), "the figures"), **_ERRORS},
+        }
+    },
+    "/api/diagnostics": {
+        "get": {
+            "summary": "The top bounce and complaint reasons of recipients sent in a window, per provider",
+            "parameters": [
+                _query("since", "from (ISO 8601); default 7 days before until"),
+                _query("until", "before (ISO 8601); default now"),
+                _query("provider", "only this provider (google, microsoft, yahoo, apple) or recipient domain"),
+                _query("limit", "reasons, 1 to 1000, default 20", {"type": "integer"}),
+            ],
+            "responses": {"200": _json(ref("Diagnostics"), "the reasons, most frequent first"), **_ERRORS},
         }
     },
     "/api/changes": {

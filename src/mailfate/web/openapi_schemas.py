@@ -180,6 +180,35 @@ SCHEMAS: dict[str, Any] = {
             "complaint_rate": {"type": "number"},
             "bounce_level": {"type": "string", "enum": ["healthy", "under_review", "pause_risk"]},
             "complaint_level": {"type": "string", "enum": ["healthy", "under_review", "pause_risk"]},
+            "provider": {"type": ["string", "null"],
+                         "description": "group_by=recipient_domain: the provider hosting the domain, if known"},
+            "delivery_p50_ms": {"type": ["integer", "null"], "description": "group_by=recipient_domain or "
+                                "provider: median time SES took to deliver, from processingTimeMillis (at most "
+                                "10% low: kept to two significant digits)"},
+            "delivery_p95_ms": {"type": ["integer", "null"], "description": "the same, 95th percentile"},
+        },
+    },
+    "Diagnostics": {
+        "type": "object",
+        "required": ["since", "until", "provider", "totals", "reasons"],
+        "properties": {
+            "since": TIME,
+            "until": TIME,
+            "provider": {"type": ["string", "null"]},
+            "totals": {"type": "object", "description": "recipients per kind: bounce, soft_bounce, complaint"},
+            "reasons": {"type": "array", "items": {
+                "type": "object",
+                "required": ["kind", "provider", "reason", "count", "examples"],
+                "properties": {
+                    "kind": {"type": "string", "enum": ["bounce", "soft_bounce", "complaint"]},
+                    "provider": {"type": "string", "description": "google, microsoft, yahoo, apple, else the "
+                                 "recipient domain"},
+                    "reason": {"type": "string", "description": "the diagnostic code with addresses, ids, IPs, "
+                               "times and numbers masked, after the bounce type; or the complaint feedback type"},
+                    "count": {"type": "integer", "description": "recipients"},
+                    "examples": {"type": "array", "items": {"type": "string"}, "description": "message ids"},
+                },
+            }},
         },
     },
     "Stats": {
