@@ -82,8 +82,9 @@ FINGERPRINT_DETAILS = ("smtp_response", "diagnostic_code", "reporting_mta")
 
 
 def recipient_domain(address: str) -> str:
-    """The domain of a normalized address: what follows its last ``@`` ("" when it has none)."""
-    return address.rpartition("@")[2]
+    """The domain of a normalized address: what follows its first ``@`` (the stores split it the same
+    way, cheaply; only a quoted local part holds another ``@``)."""
+    return address.partition("@")[2] if "@" in address else address
 
 
 def by_domain(domain: str) -> Provider | None:

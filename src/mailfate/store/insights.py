@@ -53,10 +53,11 @@ def _select(d: sql.Dialect, source: str, where: str) -> str:
     """What the recipients of ``source`` (aliased ``x``, with ``message_id`` and ``sent_at``) add to each
     row of ``domain_days``: the SQL of every delta, of a window's ends, and of a rebuild."""
     bounds = (0, *LATENCY_BOUNDS)
-    latency = [
-        d.count_if.format(f"COALESCE(r.delivery_ms, -1) >= {low}" + (f" AND r.delivery_ms < {high}" if high else ""))
-        for low, high in zip(bounds, (*LATENCY_BOUNDS, None), strict=True)
-    ]
+    # A recipient without a delivery time is in no bucket: its conditions are NULL, which no count counts
+    # (and a SQLite sum of nothing but NULL is NULL: hence the COALESCE, once per group).
+    within = [f"r.delivery_ms >= {low}" + (f" AND r.delivery_ms < {high}" if high else "") for low, high in
+              zip(bounds, (*LATENCY_BOUNDS, None), strict=True)]  # fmt: skip
+    latency = [f"COALESCE({d.count_if.format(condition)}, 0)" for condition in within]
     counts = count_columns(d.count_if, d.simulator_test, d.on_account_test)
     return (
         f"SELECT substr(COALESCE(x.sent_at, ''), 1, 10), {d.recipient_domain}, r.provider, {_REASON}, "

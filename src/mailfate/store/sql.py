@@ -47,7 +47,7 @@ class Dialect:
     simulator_test: str  # r.address is a mailbox simulator address
     on_account_test: str  # r's bounce is an OnAccountSuppressionList bounce
     count_if: str  # a count of the rows where {} holds
-    recipient_domain: str  # what follows the last "@" of r.address
+    recipient_domain: str  # what follows the first "@" of r.address (mailfate.core.providers.recipient_domain)
     group_per_day: bool  # read figures by group one day at a time (SQLite sorts to group, PostgreSQL hashes)
     ordered_writes: bool  # rows written in key order (concurrent writers; SQLite has one at a time)
     # PostgreSQL's locks, held to commit (SQLite has its writer lock): one for suppression changes, one
@@ -77,8 +77,7 @@ SQLITE = Dialect(
     simulator_test=_SIMULATOR,
     on_account_test="json_extract(r.bounce, '$.subtype') IS 'OnAccountSuppressionList'",  # never NULL
     count_if="sum({})",
-    # rtrim strips every character but "@" from the end: what is left ends at the last "@"
-    recipient_domain="substr(r.address, length(rtrim(r.address, replace(r.address, '@', ''))) + 1)",
+    recipient_domain="substr(r.address, instr(r.address, '@') + 1)",
     group_per_day=True,
     ordered_writes=False,
     suppression_lock=None,
@@ -95,7 +94,7 @@ POSTGRES = Dialect(
     simulator_test=_SIMULATOR,
     on_account_test="(r.bounce::jsonb ->> 'subtype') = 'OnAccountSuppressionList'",
     count_if="count(*) FILTER (WHERE {})",
-    recipient_domain="substring(r.address from '[^@]*$')",
+    recipient_domain="substr(r.address, strpos(r.address, '@') + 1)",
     group_per_day=False,
     ordered_writes=True,
     suppression_lock="SELECT pg_advisory_xact_lock(7346112002)",
