@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from mailfate.core.alerts import AlertPolicy
 from mailfate.core.insights import Resolve
 from mailfate.core.suppression import Policy
 from mailfate.errors import UsageError
@@ -60,6 +61,14 @@ SETTINGS: dict[str, str] = {
     "MAILFATE_WEBHOOK_BACKOFF, at most 604800).",
     "MAILFATE_QUARANTINE_MAX_MB": "Quarantine size budget in MiB; past it the oldest unsigned junk goes first; 256.",
     "MAILFATE_QUARANTINE_RETENTION_DAYS": "Days the server keeps a quarantined record; default 30.",
+    "MAILFATE_ALERT_URL": "Chat webhook URLs (Slack, Mattermost, Teams; comma-separated) told of each change of "
+    "reputation level, as a text message.",
+    "MAILFATE_ALERT_WINDOW_HOURS": "Hours of sending (up to now) the reputation levels of alerts are counted over; "
+    "default 24 (at most 8784).",
+    "MAILFATE_ALERT_MIN_VOLUME": "Recipients sent in that window below which a scope's levels are not judged; "
+    "default 500.",
+    "MAILFATE_ALERT_INTERVAL": "Seconds between two evaluations of the reputation levels by serve and consume; "
+    "default 60 (0.1 to 86400).",
     "MAILFATE_MX_LOOKUP": "on: look up the MX hosts of recipient domains no event named a provider for (cached); "
     "default off.",
     "MAILFATE_MX_NAMESERVER": "DNS server (host or host:port) for the MX lookup; default the system's resolver.",
@@ -95,6 +104,9 @@ NUMBERS: dict[str, Number] = {
     "MAILFATE_WEBHOOK_MAX_BACKOFF": Number(3600, 0.001, 7 * DAY),
     "MAILFATE_QUARANTINE_MAX_MB": Number(256, 0.01, 1024 * 1024),
     "MAILFATE_QUARANTINE_RETENTION_DAYS": Number(30, 0.001, 36_500),
+    "MAILFATE_ALERT_WINDOW_HOURS": Number(24, 0.001, 24 * 366),
+    "MAILFATE_ALERT_MIN_VOLUME": Number(500, 1, 1_000_000_000, whole=True),
+    "MAILFATE_ALERT_INTERVAL": Number(60, 0.1, DAY),
 }
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -121,6 +133,8 @@ class Settings:
     keep_alive_timeout: float = 30.0
     #: MX lookup of recipient domains: None when off, else the DNS server (None in it: the system's).
     mx: tuple[tuple[str, int] | None] | None = None
+    alerts: AlertPolicy = field(default_factory=AlertPolicy)
+    alert_interval: float = 60.0  # seconds between two evaluations of the reputation levels
 
     def mx_lookup(self) -> Resolve | None:
         """The MX lookup when it is on (shared by the process, so its cache is), else None."""
@@ -186,6 +200,11 @@ class Settings:
             body_timeout=n["MAILFATE_BODY_TIMEOUT"],
             keep_alive_timeout=n["MAILFATE_KEEP_ALIVE_TIMEOUT"],
             mx=_mx(env),
+            alerts=AlertPolicy(
+                window=timedelta(hours=n["MAILFATE_ALERT_WINDOW_HOURS"]),
+                min_volume=int(n["MAILFATE_ALERT_MIN_VOLUME"]),
+            ),
+            alert_interval=n["MAILFATE_ALERT_INTERVAL"],
         )
 
 
@@ -205,19 +224,28 @@ def _allowed_hosts(raw: str | None) -> frozenset[str] | None:
     return hosts
 
 
-def _webhooks(env: Mapping[str, str], n: dict[str, float]) -> WebhookConfig | None:
-    urls = tuple(dict.fromkeys(u.strip() for u in env.get("MAILFATE_WEBHOOK_URL", "").split(",") if u.strip()))
-    if not urls:
-        return None
+def _urls(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    urls = tuple(dict.fromkeys(u.strip() for u in env.get(name, "").split(",") if u.strip()))
     for url in urls:
-        _check_webhook_url(url)
+        _check_webhook_url(url, name)
+    return urls
+
+
+def _webhooks(env: Mapping[str, str], n: dict[str, float]) -> WebhookConfig | None:
+    urls = _urls(env, "MAILFATE_WEBHOOK_URL")
+    alert_urls = _urls(env, "MAILFATE_ALERT_URL")
+    if not urls and not alert_urls:
+        return None
+    if set(urls) & set(alert_urls):  # one outbox per URL: it gets the signed feed or the chat text
+        raise UsageError("a URL cannot be both in MAILFATE_WEBHOOK_URL and in MAILFATE_ALERT_URL")
     secret = env.get("MAILFATE_WEBHOOK_SECRET", "")
-    if len(secret) < 16:
+    if urls and len(secret) < 16:
         # Unsigned or weakly signed changes would let anyone who finds the URL fake a suppression.
         raise UsageError("MAILFATE_WEBHOOK_URL needs MAILFATE_WEBHOOK_SECRET, at least 16 characters")
     return WebhookConfig(
         urls=urls,
         secret=secret,
+        alert_urls=alert_urls,
         timeout=n["MAILFATE_WEBHOOK_TIMEOUT"],
         retry_for=timedelta(hours=n["MAILFATE_WEBHOOK_RETRY_HOURS"]),
         backoff=n["MAILFATE_WEBHOOK_BACKOFF"],
@@ -225,18 +253,18 @@ def _webhooks(env: Mapping[str, str], n: dict[str, float]) -> WebhookConfig | No
     )
 
 
-def _check_webhook_url(url: str) -> None:
+def _check_webhook_url(url: str, name: str = "MAILFATE_WEBHOOK_URL") -> None:
     # A malformed URL with an "@" may hold a password that a parser would not find: show none of it.
     shown = redact_url(url) if "@" not in url else url.split("://", 1)[0] + "://(hidden: it holds an @)"
     if not url.startswith(("https://", "http://")):
-        raise UsageError(f"MAILFATE_WEBHOOK_URL {shown!r} must start with https:// or http://")
+        raise UsageError(f"{name} {shown!r} must start with https:// or http://")
     try:
         parts = urllib.parse.urlsplit(url)
         parts.port  # noqa: B018 -- raises ValueError when the port is not a number in range
     except ValueError as exc:
-        raise UsageError(f"MAILFATE_WEBHOOK_URL {shown!r} is not a valid URL: {exc}") from exc
+        raise UsageError(f"{name} {shown!r} is not a valid URL: {exc}") from exc
     if not parts.hostname or any(c.isspace() for c in url):
-        raise UsageError(f"MAILFATE_WEBHOOK_URL {shown!r} is not a valid URL")
+        raise UsageError(f"{name} {shown!r} is not a valid URL")
 
 
 def _mx(env: Mapping[str, str]) -> tuple[tuple[str, int] | None] | None:

@@ -69,6 +69,7 @@ def cmd_consume(args: argparse.Namespace) -> int:
     import threading
 
     from mailfate.logs import configure
+    from mailfate.outbound.alerts import ReputationWatch
     from mailfate.outbound.webhooks import WebhookSender
     from mailfate.sns.certs import CertificateCache
     from mailfate.sns.verify import Verifier
@@ -87,13 +88,16 @@ def cmd_consume(args: argparse.Namespace) -> int:
         signal.signal(signum, lambda *_: stop.set())  # finish the batch in hand, then leave
     store = open_db(args, settings)
     sender = WebhookSender(store, settings.webhooks) if settings.webhooks else None
+    watch = ReputationWatch(store, settings.alerts, settings.alert_interval)
     try:
         if sender:
             sender.start()
+        watch.start()
         consumer = SqsConsumer(store, client, args.queue_url, verifier, args.wait)
         consumer.check()  # a queue that does not exist, or may not be read: one line, exit 1
         stats = consumer.run(stop)
     finally:
+        watch.stop()
         if sender:
             sender.stop()
         store.close()

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from mailfate._version import __version__
+from mailfate.core.alerts import chat_message
 from mailfate.core.jsonutil import dumps
 from mailfate.core.timestamps import format_timestamp
 from mailfate.errors import StorageError
@@ -45,6 +46,8 @@ LEASE_MARGIN_SECONDS = 5.0
 class WebhookConfig:
     urls: tuple[str, ...]
     secret: str
+    #: Chat webhooks (Slack, Mattermost, Teams): each gets the reputation changes only, as a text message.
+    alert_urls: tuple[str, ...] = ()
     timeout: float = 10.0
     retry_for: timedelta = timedelta(hours=24)
     backoff: float = 10.0  # seconds before the first retry; doubling after each failure
@@ -82,21 +85,23 @@ def client(config: WebhookConfig) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         follow_redirects=False,
         timeout=config.timeout,
-        limits=httpx.Limits(max_connections=PARALLEL * len(config.urls), max_keepalive_connections=PARALLEL),
+        limits=httpx.Limits(
+            max_connections=PARALLEL * max(1, len(config.urls) + len(config.alert_urls)),
+            max_keepalive_connections=PARALLEL,
+        ),
         headers={"User-Agent": f"mailfate/{__version__}", "Content-Type": "application/json"},
     )
 
 
-async def post(http: httpx.AsyncClient, url: str, body: bytes, secret: str, seq: int) -> Outcome:
-    """POST one signed change; read at most 64 KiB of the answer. The caller bounds the whole of it in
-    time: httpx's own timeouts are per step (a receiver answering a byte a second never trips them)."""
+async def post(http: httpx.AsyncClient, url: str, body: bytes, secret: str | None, seq: int) -> Outcome:
+    """POST one change, signed when ``secret`` is given (a chat webhook checks no signature); read at most
+    64 KiB of the answer. The caller bounds the whole of it in time: httpx's own timeouts are per step (a
+    receiver answering a byte a second never trips them)."""
     timestamp = str(int(time.time()))
     url, credentials = _without_credentials(url)
-    headers = {
-        TIMESTAMP_HEADER: timestamp,
-        SIGNATURE_HEADER: signature(secret, timestamp, body),
-        CHANGE_HEADER: str(seq),
-    }
+    headers = {TIMESTAMP_HEADER: timestamp, CHANGE_HEADER: str(seq)}
+    if secret is not None:
+        headers[SIGNATURE_HEADER] = signature(secret, timestamp, body)
     try:
         # https://user:password@host/...: sent as basic auth, as browsers and curl do
         async with http.stream("POST", url, content=body, headers=headers, auth=credentials) as response:
@@ -151,7 +156,7 @@ class WebhookSender:
         self._ready = threading.Event()
 
     def start(self) -> None:
-        self.store.register_webhooks(self.config.urls)
+        self.store.register_webhooks((*self.config.urls, *self.config.alert_urls))
         self._thread = threading.Thread(target=self._main, name="mailfate-webhooks", daemon=True)
         self._thread.start()
         self._ready.wait(10)
@@ -173,7 +178,8 @@ class WebhookSender:
         self._stopping = asyncio.Event()
         self._ready.set()
         http = client(self.config)
-        tasks = [asyncio.create_task(self._lane(http, url)) for url in self.config.urls]
+        tasks = [asyncio.create_task(self._lane(http, url, chat=False)) for url in self.config.urls]
+        tasks += [asyncio.create_task(self._lane(http, url, chat=True)) for url in self.config.alert_urls]
         tasks.append(asyncio.create_task(self._expire()))
         try:
             await self._stopping.wait()
@@ -185,10 +191,10 @@ class WebhookSender:
                 async with asyncio.timeout(1):
                     await http.aclose()
 
-    async def _lane(self, http: httpx.AsyncClient, url: str) -> None:
+    async def _lane(self, http: httpx.AsyncClient, url: str, chat: bool) -> None:
         while True:
             try:
-                busy = await self._round(http, url)
+                busy = await self._round(http, url, chat)
             except StorageError as exc:
                 logger.warning("webhook sender cannot reach storage", extra={"fields": {"error": str(exc)}})
                 busy = 0
@@ -198,14 +204,16 @@ class WebhookSender:
             if not busy:
                 await asyncio.sleep(POLL_SECONDS)
 
-    async def _round(self, http: httpx.AsyncClient, url: str) -> int:
-        """Fill this URL's outbox, lease what is due, send it; how many deliveries were attempted."""
+    async def _round(self, http: httpx.AsyncClient, url: str, chat: bool) -> int:
+        """Fill this URL's outbox (a chat URL's with reputation changes only), lease what is due, send it;
+        how many deliveries were attempted."""
         now = datetime.now(UTC)
         stamp = format_timestamp(now)
-        await asyncio.to_thread(self.store.fill_outbox, url, stamp)
+        kinds = ("reputation",) if chat else None
+        await asyncio.to_thread(self.store.fill_outbox, url, stamp, 1000, kinds)
         lease = format_timestamp(now + self.lease)
         due = await asyncio.to_thread(self.store.claim_deliveries, url, stamp, lease, PARALLEL)
-        results = await asyncio.gather(*(self._deliver(http, d) for d in due), return_exceptions=True)
+        results = await asyncio.gather(*(self._deliver(http, d, chat) for d in due), return_exceptions=True)
         for result in results:
             if isinstance(result, Exception):
                 raise result
@@ -220,12 +228,15 @@ class WebhookSender:
                 logger.exception("expiring suppressions failed")
             await asyncio.sleep(EXPIRY_SECONDS)
 
-    async def _deliver(self, http: httpx.AsyncClient, delivery: Delivery) -> None:
+    async def _deliver(self, http: httpx.AsyncClient, delivery: Delivery, chat: bool) -> None:
         seq = delivery.change.seq
-        body = dumps(delivery.change.to_json()).encode()
+        if chat:  # the text a person reads, in the JSON chat webhooks take
+            body, secret = dumps(chat_message(delivery.change.payload)).encode(), None
+        else:
+            body, secret = dumps(delivery.change.to_json()).encode(), self.config.secret
         try:
             async with asyncio.timeout(self.config.timeout):
-                outcome = await post(http, delivery.url, body, self.config.secret, seq)
+                outcome = await post(http, delivery.url, body, secret, seq)
         except TimeoutError:
             outcome = Outcome(None, f"no complete answer within {self.config.timeout:g} s")
         await asyncio.to_thread(self._record, delivery, outcome)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from mailfate.core.activity import ActivityPage, ActivityRow
+from mailfate.core.alerts import AlertPolicy, Transition
 from mailfate.core.changes import Change
 from mailfate.core.check import CheckResult
 from mailfate.core.insights import Diagnostics, DiagnosticsQuery, Resolve
@@ -97,7 +98,7 @@ class Store(Protocol):
 
     def register_webhooks(self, urls: Sequence[str]) -> None: ...
 
-    def fill_outbox(self, url: str, now: str, limit: int = 1000) -> int: ...
+    def fill_outbox(self, url: str, now: str, limit: int = 1000, kinds: Sequence[str] | None = None) -> int: ...
 
     def claim_deliveries(self, url: str, now: str, lease_until: str, limit: int = 50) -> list[Delivery]: ...
 
@@ -116,6 +117,10 @@ class Store(Protocol):
 
     def diagnostics(self, query: DiagnosticsQuery, resolve: Resolve | None = None) -> Diagnostics:
         """The top bounce and complaint reasons, per provider."""
+        ...
+
+    def evaluate_reputation(self, policy: AlertPolicy, now: datetime) -> list[Transition]:
+        """Append a change to the feed for every reputation level that moved in the window ending ``now``."""
         ...
 
     def prune(self, before: str) -> tuple[int, int]: ...

@@ -20,6 +20,7 @@ from mailfate.core.suppression import Policy
 from mailfate.core.views import IngestResult
 from mailfate.errors import RecordConflict, UnstorableData
 from mailfate.store import feed, insights, sql, suppressions, terms
+from mailfate.store.alerts import ReputationAlerts
 from mailfate.store.outbox import Outbox
 from mailfate.store.pages import PagedReads
 from mailfate.store.quarantine import QUARANTINE_INSERT, QuarantineStore
@@ -34,6 +35,7 @@ class SqlStore(
     QuarantineStore,
     insights.InsightQueries,
     ReputationQueries,
+    ReputationAlerts,
     ABC,
 ):
     url: str

@@ -66,8 +66,9 @@ class Outbox:
                     (url,),
                 )
 
-    def fill_outbox(self, url: str, now: str, limit: int = 1000) -> int:
-        """Copy the changes after the URL's cursor into its outbox; how many."""
+    def fill_outbox(self, url: str, now: str, limit: int = 1000, kinds: Sequence[str] | None = None) -> int:
+        """Copy the changes after the URL's cursor into its outbox (only those of ``kinds`` when given: the
+        cursor passes the others); how many were copied."""
         self.sequence()
         (cursor,) = self._read("SELECT seq FROM webhook_cursors WHERE url = ?", (url,))[0]
         if not self._read("SELECT 1 FROM changes WHERE seq > ? LIMIT 1", (cursor,)):
@@ -75,16 +76,20 @@ class Outbox:
         with self._transaction() as tx:
             lock = " FOR UPDATE" if self.dialect.ordered_writes else ""  # two senders filling: one waits
             ((cursor,),) = tx.execute(f"SELECT seq FROM webhook_cursors WHERE url = ?{lock}", (url,))
-            rows = tx.execute("SELECT seq, address FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", (cursor, limit))
+            rows = tx.execute(
+                "SELECT seq, address, kind FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", (cursor, limit)
+            )
             if not rows:
                 return 0
-            tx.executemany(
-                "INSERT INTO webhook_outbox (url, seq, address, next_attempt_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (url, seq) DO NOTHING",
-                [(url, seq, address, now) for seq, address in rows],
-            )
+            wanted = [(url, seq, address, now) for seq, address, kind in rows if kinds is None or kind in kinds]
+            if wanted:
+                tx.executemany(
+                    "INSERT INTO webhook_outbox (url, seq, address, next_attempt_at) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (url, seq) DO NOTHING",
+                    wanted,
+                )
             tx.execute("UPDATE webhook_cursors SET seq = ? WHERE url = ?", (rows[-1][0], url))
-            return len(rows)
+            return len(wanted)
 
     def claim_deliveries(self, url: str, now: str, lease_until: str, limit: int = 50) -> list[Delivery]:
         """Lease the deliverable changes: due, not leased, and first in their address's queue."""

@@ -54,6 +54,7 @@ class Dialect:
     # for the change sequencer. Writers of one message need none: its message row's lock orders them.
     suppression_lock: str | None
     sequence_lock: str | None
+    reputation_lock: str | None  # held by whoever compares and announces reputation levels
     placeholder: str = "?"
     index_hints: bool = False  # a query may name its index (SQLite's INDEXED BY)
 
@@ -82,6 +83,7 @@ SQLITE = Dialect(
     ordered_writes=False,
     suppression_lock=None,
     sequence_lock=None,
+    reputation_lock=None,
     index_hints=True,
 )
 POSTGRES = Dialect(
@@ -99,6 +101,7 @@ POSTGRES = Dialect(
     ordered_writes=True,
     suppression_lock="SELECT pg_advisory_xact_lock(7346112002)",
     sequence_lock="SELECT pg_advisory_xact_lock(7346112003)",
+    reputation_lock="SELECT pg_advisory_xact_lock(7346112004)",
 )
 
 

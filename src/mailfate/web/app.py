@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mailfate.logs import configure, logger, redact_url
+from mailfate.outbound.alerts import ReputationWatch
 from mailfate.outbound.webhooks import WebhookSender
 from mailfate.settings import Settings, unknown_settings
 from mailfate.sns.certs import CertificateCache
@@ -85,7 +86,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     )
     webhooks = settings.webhooks
     sender = WebhookSender(store, webhooks) if webhooks else None
-    api = Api(store, settings.api_token, settings.policy, webhooks.urls if webhooks else (), settings.mx_lookup())
+    watch = ReputationWatch(store, settings.alerts, settings.alert_interval)
+    urls = (*webhooks.urls, *webhooks.alert_urls) if webhooks else ()
+    api = Api(store, settings.api_token, settings.policy, urls, settings.mx_lookup())
     openapi = document()
 
     async def openapi_json(request: Request) -> Response:
@@ -99,10 +102,12 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             logger.warning("unknown setting ignored", extra={"setting": name})
         if sender:
             sender.start()
+        watch.start()
         logger.info("mailfate.ready", extra={"db": redact_url(store.url), "confirm": settings.confirm})
         try:
             yield
         finally:
+            watch.stop()
             if sender:
                 sender.stop()  # what it has not sent stays in the outbox for the next start
             commits.close()

@@ -241,14 +241,15 @@ SCHEMAS: dict[str, Any] = {
     },
     "Change": {
         "type": "object",
-        "description": "A change of a recipient's fate (type fate) or of an address's suppression (type "
-                       "suppression). seq is the change's id: a redelivered webhook carries the same seq.",
-        "required": ["seq", "type", "at", "address"],
+        "description": "A change of a recipient's fate (type fate), of an address's suppression (type "
+                       "suppression), or of a reputation level (type reputation: no address). seq is the change's "
+                       "id: a redelivered webhook carries the same seq.",
+        "required": ["seq", "type", "at"],
         "properties": {
             "seq": {"type": "integer"},
-            "type": {"type": "string", "enum": ["fate", "suppression"]},
+            "type": {"type": "string", "enum": ["fate", "suppression", "reputation"]},
             "at": TIME,
-            "address": {"type": "string"},
+            "address": {"type": "string", "description": "fate and suppression changes"},
             "message_id": {"type": "string", "description": "fate changes"},
             "status": STATUS,
             "previous_status": {"type": ["string", "null"], "description": "null: the first event seen"},
@@ -257,6 +258,15 @@ SCHEMAS: dict[str, Any] = {
             "suppressed": {"type": "boolean", "description": "suppression changes"},
             "suppression": {"type": ["object", "null"]},
             "previous_suppression": {"type": ["object", "null"]},
+            "metric": {"type": "string", "enum": ["bounce", "complaint"], "description": "reputation changes"},
+            "configuration_set": {"type": ["string", "null"], "description": "null: all mail"},
+            "level": {"type": "string", "enum": ["healthy", "under_review", "pause_risk"]},
+            "previous_level": {"type": "string", "enum": ["healthy", "under_review", "pause_risk"]},
+            "rate": {"type": "number"},
+            "thresholds": {"type": "object"},
+            "window": {"type": "object", "description": "since, until and min_volume of the evaluation"},
+            "figures": ref("Figures"),
+            "text": {"type": "string", "description": "the same, in one line a person reads"},
         },
     },
     "Webhook": {
