@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -287,3 +288,24 @@ def test_an_html_error_page_is_never_printed(moto_url: str, capsys: pytest.Captu
     )
     assert "  4. subscribe https://mailfate.example.com/sns" in err
     assert out.splitlines()[-1].endswith("FAILED")
+
+
+@pytest.mark.parametrize("command", [["doctor"], ["setup", "aws", "--endpoint", "https://mail.example.com/sns"]])
+def test_a_profile_that_does_not_exist_is_one_line(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_PROFILE", "nope")
+    code = main([*command, "--region", "us-east-1"])
+    assert (code, capsys.readouterr().err) == (1, "mailfate: error: The config profile (nope) could not be found\n")
+
+
+def test_the_command_line_net_under_every_aws_path() -> None:
+    """A botocore error that a command did not word itself is still one line; anything else is a bug."""
+    from botocore.exceptions import EndpointConnectionError
+
+    from mailfate.cli.main import _aws_failure
+
+    failure = EndpointConnectionError(endpoint_url="https://sqs.eu-west-1.amazonaws.com/")
+    assert _aws_failure(failure) == 'Could not connect to the endpoint URL: "https://sqs.eu-west-1.amazonaws.com/"'
+    assert _aws_failure(ValueError("a bug")) is None

@@ -201,6 +201,47 @@ def test_verify_quarantines_forged_envelopes(moto: str, store: Store, tmp_path: 
     assert "SignatureInvalid" in store.quarantined()[0].reason
 
 
+def without_aws(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """An environment with no AWS configuration at all: no keys, no files, no instance metadata."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAILFATE_", "AWS_"))}
+    env.update(AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+               AWS_EC2_METADATA_DISABLED="true", **extra)  # fmt: skip
+    return env
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [
+        ({}, "Unable to locate credentials (set AWS_PROFILE, or AWS_ACCESS_KEY_ID"),
+        ({"AWS_PROFILE": "nope"}, "The config profile (nope) could not be found"),
+    ],
+)
+def test_no_aws_credentials_is_one_line_and_exit_1(moto: str, tmp_path: Path, extra: dict[str, str], said: str) -> None:
+    """Not botocore's traceback: the queue URL and what to set. (moto is the endpoint, so that nothing
+    could leave this machine if credentials were found after all.)"""
+    exe = Path(sys.executable).with_name("mailfate")
+    queue = "https://sqs.eu-west-1.amazonaws.com/123456789012/ses-events"
+    done = subprocess.run([str(exe), "consume", "sqs", queue, "--wait", "1", "--db", f"sqlite:///{tmp_path / 'q.db'}"],
+                          env=without_aws(tmp_path, AWS_ENDPOINT_URL_SQS=moto, **extra), capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr == f"mailfate: error: cannot use queue {queue}: {said}" + done.stderr.split(said, 1)[1]
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_ses_sync_without_a_region_is_one_line(tmp_path: Path) -> None:
+    exe = Path(sys.executable).with_name("mailfate")
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    subprocess.run([str(exe), "suppress", "a@example.com", "--db", db], check=True, capture_output=True, timeout=60)
+    for flag in ("--push-ses", "--pull-ses"):
+        done = subprocess.run([str(exe), "suppressions", flag, "--db", db], env=without_aws(tmp_path),
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert done.returncode == 1
+        said = "You must specify a region. (pass --region or set AWS_REGION)"
+        assert done.stderr == f"mailfate: error: cannot reach SES: {said}\n"
+
+
 def test_queue_region() -> None:
     assert queue_region("https://sqs.eu-west-1.amazonaws.com/123456789012/q") == "eu-west-1"
     assert queue_region("http://127.0.0.1:5000/123456789012/q") is None

@@ -15,7 +15,7 @@ from botocore.stub import Stubber
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailfate.aws.ses_suppression import SesError, pull, push
+from mailfate.aws.ses_suppression import Pushed, SesError, pull, push
 from mailfate.core.fate import fold
 from mailfate.core.model import Event, Kind
 from mailfate.core.suppression import Action, FateFacts, Policy, Suppression, sufficient_facts, suppression_of
@@ -193,13 +193,15 @@ class TestSesAccountList:
             Suppression("a@example.com", "bounce", day(1), None, None),
             Suppression("b@example.com", "complaint", day(2), None, None),
             Suppression("c@example.com", "soft_bounce", day(3), day(33), None),
+            Suppression("bounce@simulator.amazonses.com", "bounce", day(4), None, None),
+            Suppression("complaint@simulator.amazonses.com", "complaint", day(4), None, None),
         ]
         with Stubber(client) as stub:
             stub.add_response("put_suppressed_destination", {}, {"EmailAddress": "a@example.com", "Reason": "BOUNCE"})
             stub.add_response(
                 "put_suppressed_destination", {}, {"EmailAddress": "b@example.com", "Reason": "COMPLAINT"}
             )
-            assert push(client, found) == 2
+            assert push(client, found) == Pushed(sent=2, simulator=2)  # a third call would find no response
             stub.assert_no_pending_responses()
 
     def test_pull_reads_every_page(self, store: Store) -> None:

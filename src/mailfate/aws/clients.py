@@ -26,8 +26,12 @@ Clients = Callable[[str], Any]  # service name -> boto3 client
 
 def boto3_clients(region: str | None) -> Clients:
     import boto3
+    from botocore.exceptions import BotoCoreError
 
-    session = boto3.session.Session(region_name=region)
+    try:
+        session = boto3.session.Session(region_name=region)
+    except BotoCoreError as exc:  # AWS_PROFILE names a profile that does not exist
+        raise AwsError(reason(exc)) from exc
     if session.region_name is None:
         raise UsageError("no AWS region: pass --region or set AWS_REGION")
     cache: dict[str, Any] = {}

@@ -72,7 +72,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mailfate: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        aws = _aws_failure(exc)
+        if aws is None:
+            raise  # a bug: its traceback is what a report needs
+        print(f"mailfate: error: AWS: {safe(aws)}", file=sys.stderr)
+        return MISSING
     return code
+
+
+def _aws_failure(exc: Exception) -> str | None:
+    """The one-line reason of a botocore error that a command did not turn into its own message (each
+    AWS path does; this is the net under them), else None."""
+    if not type(exc).__module__.startswith("botocore"):
+        return None
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from mailfate.aws.clients import reason
+
+    return reason(exc) if isinstance(exc, (BotoCoreError, ClientError)) else None
 
 
 def _cut_off() -> int:

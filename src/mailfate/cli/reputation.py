@@ -61,8 +61,9 @@ def cmd_suppressions(args: argparse.Namespace) -> int:
             print(f"pulled {len(pulled)} addresses from the SES account-level suppression list", file=sys.stderr)
         found = store.suppressions()
         if args.push_ses:
-            sent = push(sesv2_client(args.region), found)
-            print(f"put {sent} addresses on the SES account-level suppression list", file=sys.stderr)
+            pushed = push(sesv2_client(args.region), found)
+            left = f"; {pushed.simulator} mailbox simulator addresses left out" if pushed.simulator else ""
+            print(f"put {pushed.sent} addresses on the SES account-level suppression list{left}", file=sys.stderr)
     finally:
         store.close()
     if args.json:

@@ -92,6 +92,28 @@ class QueueUnusable(MailfateError):
     """The queue does not exist, or this identity may not use it: retrying cannot help."""
 
 
+#: botocore's errors that say the local AWS configuration is missing or wrong (no credentials, a profile
+#: that does not exist, ...): no retry can fix them either. (A credential provider that fails, such as
+#: the instance metadata service, may recover: that is retried.)
+_SETUP_ERRORS = (
+    "NoCredentialsError",
+    "PartialCredentialsError",
+    "ProfileNotFound",
+    "NoRegionError",
+    "InvalidRegionError",
+)
+
+_CREDENTIALS_HINT = "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run with an IAM role"
+
+
+def _setup_problem(exc: Exception) -> str | None:
+    """What is wrong with the local AWS configuration, in one line; None for any other failure."""
+    if type(exc).__name__ not in _SETUP_ERRORS:
+        return None
+    hint = f" ({_CREDENTIALS_HINT})" if "Credential" in type(exc).__name__ else ""
+    return " ".join(str(exc).split()) + hint
+
+
 def check_queue_url(queue_url: str) -> None:
     """``https://sqs.<region>.amazonaws.com/<account>/<name>`` (or any http(s) URL with a queue path)."""
     try:
@@ -124,7 +146,7 @@ class SqsConsumer:
     def check(self) -> None:
         """Fail at once, with the reason, when the queue cannot be used (QueueUnusable), rather than
         retrying for ever; a transient failure here is left for the loop to retry."""
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             self.client.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])
@@ -132,6 +154,14 @@ class SqsConsumer:
             if _code(exc) in FATAL_CODES:
                 raise QueueUnusable(f"cannot use queue {self.queue_url}: {_message(exc)}") from exc
             logger.warning("sqs.check_failed", extra={"fields": {"reason": str(exc)}})
+        except BotoCoreError as exc:  # no credentials is fatal; the network is left for the loop to retry
+            self._fatal_setup(exc)
+            logger.warning("sqs.check_failed", extra={"fields": {"reason": str(exc)}})
+
+    def _fatal_setup(self, exc: Exception) -> None:
+        problem = _setup_problem(exc)
+        if problem is not None:
+            raise QueueUnusable(f"cannot use queue {self.queue_url}: {problem}") from exc
 
     def run(self, stop: threading.Event, max_batches: int | None = None) -> ConsumeStats:
         """Consume until ``stop`` is set (after finishing the batch in hand) or ``max_batches`` ran.
@@ -166,6 +196,7 @@ class SqsConsumer:
             logger.warning("sqs.receive_failed", extra={"fields": {"reason": str(exc)}})
             raise _Transient from exc
         except BotoCoreError as exc:  # the network, a timeout: try again after a pause
+            self._fatal_setup(exc)  # but credentials that went away do not come back by waiting
             logger.warning("sqs.receive_failed", extra={"fields": {"reason": str(exc)}})
             raise _Transient from exc
         messages = response.get("Messages", [])
@@ -229,8 +260,12 @@ def queue_region(queue_url: str) -> str | None:
 
 def sqs_client(queue_url: str, region: str | None = None) -> Any:
     import boto3
+    from botocore.exceptions import BotoCoreError
 
-    region = region or queue_region(queue_url) or boto3.session.Session().region_name
-    if region is None:
-        raise UsageError("cannot tell the queue's region: pass --region or set AWS_DEFAULT_REGION")
-    return boto3.client("sqs", region_name=region)
+    try:
+        region = region or queue_region(queue_url) or boto3.session.Session().region_name
+        if region is None:
+            raise UsageError("cannot tell the queue's region: pass --region or set AWS_DEFAULT_REGION")
+        return boto3.client("sqs", region_name=region)
+    except BotoCoreError as exc:  # a profile that does not exist, a region botocore refuses
+        raise QueueUnusable(f"cannot use queue {queue_url}: {' '.join(str(exc).split())}") from exc
