@@ -5,7 +5,12 @@ subprocess whose own peak RSS is read from wait4():
 
 - a gzip bomb: a few KB that decompress to one line of --size MiB (an object that never closes);
 - --size MiB of newlines, gzip-compressed, between two records;
-- a pretty-printed array of 8,000 records (about 30 MB), as AWS's console exports look.
+- a pretty-printed array of 8,000 records (about 30 MB), as AWS's console exports look;
+- 2,500 records of 100 KB each (250 MB, gzip-compressed): memory follows a chunk's bytes, not its count.
+
+The peak includes the parsing worker processes. (Linux keeps a process's peak RSS across exec, and a
+child shares its parent's memory until then: a bench process that had grown would inflate it. This one
+stays small; tests/test_memory.py starts the ingest from a small launcher for that reason.)
 
     .venv/bin/python bench/ingest_memory.py [--size 1024]
 """
@@ -57,6 +62,13 @@ def newlines(size_mib: int) -> Iterator[bytes]:
     yield record(4) + b"\n"
 
 
+def large_records(count: int = 2500, pad: int = 100_000) -> Iterator[bytes]:
+    for n in range(count):
+        value = json.loads(record(n))
+        value["mail"]["tags"] = {"pad": ["x" * pad]}
+        yield json.dumps(value).encode() + b"\n"
+
+
 def pretty_array(path: Path, count: int = 8000) -> None:
     with path.open("wb") as out:
         out.write(b"[\n")
@@ -92,6 +104,8 @@ def main() -> None:
         gzip_stream(files["newlines"], newlines(args.size))
         files["pretty array, 8,000 records"] = base / "array.json"
         pretty_array(files["pretty array, 8,000 records"])
+        files["2,500 records of 100 KB"] = base / "large.json.gz"
+        gzip_stream(files["2,500 records of 100 KB"], large_records())
         for name, path in files.items():
             seconds, peak, summary = measure(path, f"sqlite:///{base / 'memory.db'}")
             size = path.stat().st_size / MIB

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from mailfate.core.model import Rejected
-from mailfate.sources.records import Decoded, read_records
+from mailfate.sources.records import Decoded, read_records, split_chunks
 
 
 def read(data: bytes) -> list[Decoded | Rejected]:
@@ -162,3 +162,16 @@ def test_a_record_too_large_is_kept_by_reference(monkeypatch: pytest.MonkeyPatch
     assert (big.location, big.size, big.body) == ("f:2", len(huge), huge[:100])
     assert "kept by reference" in big.reason
     assert (garbage.location, garbage.size) == ("f:4", 30_000)
+
+
+def test_a_chunk_is_bounded_by_its_bytes_not_only_by_its_count() -> None:
+    """Large records make small chunks: what bulk ingest holds (read ahead, parsed, written) follows the
+    bytes, so a file of 100 KB notifications cannot make a chunk of a gigabyte."""
+    pad = "x" * 10_000
+    lines = [json.dumps({"eventType": "Send", "n": n, "pad": pad}).encode() for n in range(100)]
+    chunks = list(split_chunks(io.BytesIO(b"\n".join(lines)), pieces=1000, max_bytes=50_000))
+    sizes = [sum(len(data) for _, data in chunk) for chunk in chunks if not isinstance(chunk, Rejected)]
+    assert [len(chunk) for chunk in chunks] == [5] * 20
+    assert all(50_000 <= size < 50_000 + len(lines[0]) for size in sizes)
+    small = list(split_chunks(io.BytesIO(b"\n".join(lines)), pieces=30, max_bytes=10**9))
+    assert [len(chunk) for chunk in small] == [30, 30, 30, 10]

@@ -31,6 +31,9 @@ MAX_RECORD_BYTES = 16 * 1024 * 1024
 #: How much of a record kept by reference is stored: enough for a person to recognise it.
 HEAD_BYTES = 64 * 1024
 BLOCK = 1024 * 1024
+#: The bytes of records in one chunk at the most (one record may pass it alone): a chunk is parsed, held
+#: and written as a unit, so this bounds the memory of bulk ingest together with the read-ahead.
+CHUNK_BYTES = 16 * 1024 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
 _BETWEEN = re.compile(rb"[ \t\r\n,]*")
@@ -65,17 +68,23 @@ def split_pieces(raw: IO[bytes], name: str = "-") -> Iterator[Piece | Rejected]:
     yield from _Splitter(open_stream(raw), name).pieces()
 
 
-def split_chunks(raw: IO[bytes], name: str = "-", pieces: int = 5000) -> Iterator[list[Piece] | Rejected]:
-    """The pieces of a stream in lists of about ``pieces``, to decode in parallel."""
+def split_chunks(
+    raw: IO[bytes], name: str = "-", pieces: int = 5000, max_bytes: int = CHUNK_BYTES
+) -> Iterator[list[Piece] | Rejected]:
+    """The pieces of a stream in lists of ``pieces``, or fewer when they reach ``max_bytes``: what a
+    chunk costs in memory follows its bytes, and records may be large (a notification of 200 KB, or a
+    record of up to MAX_RECORD_BYTES), so the count alone would not bound it."""
     chunk: list[Piece] = []
+    size = 0
     for piece in split_pieces(raw, name):
         if isinstance(piece, Rejected):
             yield piece
             continue
         chunk.append(piece)
-        if len(chunk) >= pieces:
+        size += len(piece[1])
+        if len(chunk) >= pieces or size >= max_bytes:
             yield chunk
-            chunk = []
+            chunk, size = [], 0
     if chunk:
         yield chunk
 
