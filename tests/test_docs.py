@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 from pathlib import Path
 
@@ -42,6 +43,41 @@ def test_readme_commands_exist() -> None:
     known = set(parser._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
     assert shown
     assert shown <= known
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    return dict(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+
+
+def _options(parser: argparse.ArgumentParser) -> set[str]:
+    return {o for action in parser._actions for o in action.option_strings if o.startswith("--")} - {"--help", "--db"}
+
+
+def test_the_cli_page_lists_every_command_with_every_option() -> None:
+    """docs/cli.md's table names each subcommand of the parser once, with all of its options and what it
+    does with the database; a new command or option is not done until it is there."""
+    page = (ROOT / "docs" / "cli.md").read_text()
+    table = page.split("| command | what it does | database |", 1)[1].split("\n\n", 1)[0]
+    documented: dict[str, tuple[set[str], str]] = {}
+    for row in table.strip().splitlines()[1:]:
+        synopsis, _, database = (cell.strip() for cell in row.strip("|").split(" | "))
+        for usage in re.findall(r"`([^`]+)`", synopsis):
+            name = usage.split()[0]
+            assert name not in documented, f"{name} is in the table twice"
+            documented[name] = (set(re.findall(r"--[a-z][a-z-]*", usage)) - {"--db"}, database)
+    commands = _subcommands()
+    assert sorted(documented) == sorted(commands)
+    for name, parser in commands.items():
+        options, database = documented[name]
+        assert options == _options(parser), name
+        assert database.split()[0] == parser.get_default("db_use"), name
+
+
+def test_the_readme_names_every_command_that_only_reads() -> None:
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    named = readme.split("Commands that only read (", 1)[1].split(")", 1)[0]
+    reads = {name for name, parser in _subcommands().items() if parser.get_default("db_use") == "reads"}
+    assert set(re.findall(r"`([a-z]+)`", named)) == reads
 
 
 def test_the_fate_page_has_the_rules_in_their_order() -> None:
