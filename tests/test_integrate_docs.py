@@ -1,12 +1,16 @@
 """docs/integrate.md runs as written: each example against a real `mailfate serve` (Flask comes with
-moto's server, a test dependency already; Django is not installed, so its snippet is compiled)."""
+moto's server, a test dependency already; Django is not installed, so its snippet is compiled). The
+check examples run on the demo data that `make run` loads, and print what the page says they print
+(times aside: the demo is dated when it is loaded)."""
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -24,6 +28,8 @@ from .support import Server, free_port, request
 
 pytestmark = pytest.mark.server
 PAGE = Path(__file__).parent.parent / "docs" / "integrate.md"
+API_PAGE = PAGE.with_name("api.md")
+TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 TOKEN = "docs-token-5d2"
 SECRET = "docs-webhook-secret"
 
@@ -31,6 +37,35 @@ SECRET = "docs-webhook-secret"
 def examples() -> dict[str, str]:
     found = re.findall(r"<!-- example: ([a-z-]+) -->\n```python\n(.*?)```", PAGE.read_text(), re.S)
     return dict(found)
+
+
+def outputs(page: Path = PAGE) -> dict[str, str]:
+    """What the page says each example prints, its times replaced by TIME."""
+    found = re.findall(r"<!-- output: ([a-z-]+) -->\n```[a-z]*\n(.*?)```", page.read_text(), re.S)
+    return {name: TIME.sub("TIME", text) for name, text in found}
+
+
+def shell(name: str) -> str:
+    found = re.search(rf"<!-- example: {name} -->\n```sh\n(.*?)```", PAGE.read_text(), re.S)
+    assert found
+    return found.group(1)
+
+
+@pytest.fixture
+def demo_db(tmp_path: Path) -> str:
+    """What `make run` serves: the built-in sample, loaded by `mailfate demo --db`."""
+    from mailfate.cli.demo import run_demo
+
+    url = f"sqlite:///{tmp_path / 'mailfate.db'}"
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert run_demo(db=url) == 0
+    return url
+
+
+@pytest.fixture
+def demo_service(servers: Callable[..., Server], demo_db: str, monkeypatch: pytest.MonkeyPatch) -> Server:
+    monkeypatch.setenv("MAILFATE_API_TOKEN", TOKEN)
+    return servers({"MAILFATE_API_TOKEN": TOKEN}, db=demo_db)
 
 
 @pytest.fixture
@@ -71,18 +106,50 @@ def test_the_page_has_every_example() -> None:
     assert set(examples()) == {"library-check", "client-check", "follow", "webhook-receiver", "django", "flask"}
 
 
-def test_library_check(db: str) -> None:
-    lines = run(code("library-check", db=db))
-    assert lines[0] == "send: jane@example.com"
-    assert lines[1].startswith("skip: bob@example.com - bounce since 2026-11-20T10:00:00.000Z after {")
-    assert lines[2] == "fix: not-an-address - not an email address: has no @"
+def test_every_output_shown_is_checked() -> None:
+    assert set(outputs()) == {"library-check", "client-check", "curl-check", "cli-check"}
+    assert set(outputs(API_PAGE)) == {"api-check"}
 
 
-def test_client_check(service: Server) -> None:
-    assert run(code("client-check", service)) == [
-        "sending to ['jane@example.com']",
-        "held back {'bob@example.com': 'bounce'}",
-    ]
+def test_library_check(demo_db: str) -> None:
+    printed = run(code("library-check", db=demo_db))
+    assert TIME.sub("TIME", "\n".join(printed) + "\n") == outputs()["library-check"]
+
+
+def test_client_check(demo_service: Server) -> None:
+    printed = run(code("client-check", demo_service))
+    assert "\n".join(printed) + "\n" == outputs()["client-check"]
+
+
+def _post_check(server: Server, addresses: list[str]) -> object:
+    answer = request(server.port, "POST", "/api/check", json.dumps(addresses).encode(),
+                     {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})  # fmt: skip
+    assert answer.status == 200
+    return json.loads(TIME.sub("TIME", answer.body.decode()))
+
+
+def test_curl_check(demo_service: Server) -> None:
+    sent = re.search(r"-d '(.*)'", shell("curl-check"))
+    assert sent
+    assert _post_check(demo_service, json.loads(sent.group(1))) == json.loads(outputs()["curl-check"])
+
+
+def test_the_api_page_check(demo_service: Server) -> None:
+    sent = re.search(r"`POST /api/check` with\s+`(\[.*?\])`", API_PAGE.read_text())
+    assert sent
+    assert _post_check(demo_service, json.loads(sent.group(1))) == json.loads(outputs(API_PAGE)["api-check"])
+
+
+def test_cli_check(demo_db: str) -> None:
+    command, fallback = shell("cli-check").strip().split(" || ")
+    assert fallback == 'echo "some may not be mailed"'
+    exe = Path(sys.executable).with_name("mailfate")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILFATE_")}
+    done = subprocess.run([str(exe), *command.split()[1:], "--db", demo_db], capture_output=True, text=True,
+                          timeout=60, env=env)  # fmt: skip
+    printed = done.stdout + ("some may not be mailed\n" if done.returncode else "")
+    assert done.returncode == 1
+    assert TIME.sub("TIME", printed) == outputs()["cli-check"]
 
 
 @contextlib.contextmanager
@@ -117,23 +184,45 @@ def read_lines(process: subprocess.Popen[str], count: int, timeout: float = 30) 
     return lines
 
 
+def head(server: Server) -> int:
+    answer = request(server.port, "GET", "/api/changes?limit=1000", headers={"Authorization": f"Bearer {TOKEN}"})
+    return max(change["seq"] for change in answer.json())
+
+
+def cursor_reaches(path: Path, seq: int, seconds: float = 20) -> None:
+    """Wait until the example has saved ``seq``: it prints a change, then saves it. The file is replaced
+    whole, so every read here sees a number."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if path.exists() and int(path.read_text()) == seq:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"cursor never reached {seq}: {path.read_text() if path.exists() else 'no file'}")
+
+
 def test_follow_resumes_after_a_restart(service: Server, tmp_path: Path) -> None:
     text = code("follow", service).replace("client.follow(after=after)", "client.follow(after=after, poll=0.1)")
     assert text != code("follow", service)
     env = {"MAILFATE_API_TOKEN": TOKEN}
+    cursor = tmp_path / "mailfate.cursor"
     with example_process(text, tmp_path, env) as process:
         first = read_lines(process, 3)
+        cursor_reaches(cursor, head(service))
     assert sorted(first) == [
         "fate m-1 jane@example.com delivered",
         "fate m-2 bob@example.com bounced",
         "suppression bob@example.com bounce",
     ]
-    handled = int((tmp_path / "mailfate.cursor").read_text())
     assert request(service.port, "PUT", "/api/suppressions/x%40example.com", b"",
                    {"Authorization": f"Bearer {TOKEN}"}).status == 200  # fmt: skip
     with example_process(text, tmp_path, env) as process:
         assert read_lines(process, 1) == ["suppression x@example.com manual"]  # nothing again, nothing missed
-    assert int((tmp_path / "mailfate.cursor").read_text()) > handled
+        cursor_reaches(cursor, head(service))
+        process.send_signal(signal.SIGINT)  # Ctrl-C: it says where it stopped, and no traceback
+        assert read_lines(process, 1) == [f"stopped after {head(service)}"]
+        assert process.wait(timeout=20) == 0
+    assert list(tmp_path.glob("*.partial")) == []
+    assert "Traceback" not in (tmp_path / "example.log").read_text()
 
 
 def test_webhook_receiver_verifies(servers: Callable[..., Server], db: str, tmp_path: Path) -> None:
