@@ -185,6 +185,7 @@ def test_recipient_of_something_else_is_a_usage_error(not_an_address: str, capsy
     code, _, err = run(capsys, "recipient", not_an_address, "--db", "sqlite:///never-opened.db")
     assert code == 2
     assert "is not an email address" in err
+    assert ("try mailfate status" in err) is ("@" not in not_an_address)
     assert not Path("never-opened.db").exists()
 
 

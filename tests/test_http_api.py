@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import subprocess
@@ -10,6 +11,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -131,6 +133,26 @@ class TestRecipientsAndQuarantine:
             200,
             {"address": "ghost@example.com", "suppressed": False, "suppression": None, "messages": []},
         )
+
+    NOT_ADDRESSES = ("demo-newsletter", "0100017fe7043e8e-fc9c357d", "a b", "alice@", "@example.com", "a@b@c.com")
+
+    def test_what_is_not_an_address_is_a_400_by_the_rule_of_the_check(self, server: Server) -> None:
+        """One rule everywhere: the check's per-item error is the recipient lookup's 400, and the
+        command line's exit 2; what could be a message id is pointed to the message lookup."""
+        for given in self.NOT_ADDRESSES:
+            quoted = quote(given, safe="")
+            status, body = get(server, f"/api/recipients/{quoted}")
+            (checked,) = json.loads(request(server.port, "POST", "/api/check", json.dumps([given]).encode()).body)
+            assert status == 400, given
+            assert body["error"].startswith(f"{given!r} is {checked['error']}"), (body, checked)
+            hint = f"; a message id? GET /api/messages/{quoted}"
+            assert body["error"].endswith(hint) is ("@" not in given and " " not in given), body
+            cli = subprocess.run([str(Path(sys.executable).with_name("mailfate")), "recipient", given, "--db",
+                                  "sqlite:///never-opened.db"], capture_output=True, text=True, timeout=60)  # fmt: skip
+            assert cli.returncode == 2
+            assert cli.stderr.startswith(f"mailfate: error: {given!r} is {checked['error']}\n"), cli.stderr
+            pointer = f"mailfate: {given} looks like a message id: try mailfate status {given}\n"
+            assert cli.stderr.endswith(pointer) is body["error"].endswith(hint)
 
     def test_quarantine_lists_reason(self, server: Server) -> None:
         request(server.port, "POST", "/sns", b"{oops")

@@ -6,8 +6,8 @@ import argparse
 import sys
 
 from mailfate.cli import render
-from mailfate.cli.base import MISSING, OK, Command, open_db, print_json, safe
-from mailfate.core.addresses import email_address
+from mailfate.cli.base import MISSING, OK, USAGE, Command, open_db, print_json, safe
+from mailfate.core.check import NotAnAddress, one_address
 from mailfate.core.explain import explain
 from mailfate.errors import UsageError
 
@@ -56,7 +56,15 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_recipient(args: argparse.Namespace) -> int:
-    address = email_address(args.address)  # before the database: a usage error whatever --db says
+    try:
+        address = one_address(args.address)  # before the database: a usage error whatever --db says
+    except NotAnAddress as exc:
+        if exc.message_id:
+            given = safe(args.address.strip())
+            print(f"mailfate: error: {safe(exc)}", file=sys.stderr)
+            print(f"mailfate: {given} looks like a message id: try mailfate status {given}", file=sys.stderr)
+            return USAGE
+        raise
     store = open_db(args)
     try:
         view = store.recipient(address)

@@ -4,6 +4,18 @@ an application can use it without the server's dependencies being exercised."""
 
 from mailfate.client.aio import AsyncClient
 from mailfate.client.sync import Client
-from mailfate.client.wire import MessageJSON, RecipientJSON, SuppressionJSON
+from mailfate.client.views import Message, MessageEvent, Recipient, RecipientFate, SentMessage, SuppressionJSON
+from mailfate.client.wire import MessageJSON, RecipientJSON
 
-__all__ = ["AsyncClient", "Client", "MessageJSON", "RecipientJSON", "SuppressionJSON"]
+__all__ = [
+    "AsyncClient",
+    "Client",
+    "Message",
+    "MessageEvent",
+    "MessageJSON",
+    "Recipient",
+    "RecipientFate",
+    "RecipientJSON",
+    "SentMessage",
+    "SuppressionJSON",
+]

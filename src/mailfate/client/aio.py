@@ -10,6 +10,7 @@ from typing import TypeVar
 import httpx
 
 from mailfate.client import wire
+from mailfate.client.views import Message, Recipient
 from mailfate.core.changes import Change
 from mailfate.core.check import CheckResult
 from mailfate.core.suppression import Suppression
@@ -19,11 +20,22 @@ T = TypeVar("T")
 
 
 class AsyncClient:
-    """The same methods as :class:`mailfate.Client`, to be awaited; ``follow`` is an async iterator."""
+    """The same methods as :class:`mailfate.Client`, to be awaited; ``follow`` is an async iterator.
+    The same limits too: a whole call within ``timeout`` seconds, at most ``max_response_bytes`` read."""
 
-    def __init__(self, base_url: str, token: str | None = None, *, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        timeout: float = 10.0,
+        max_response_bytes: int = wire.MAX_RESPONSE_BYTES,
+    ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout)
+        headers["Accept-Encoding"] = "identity"
+        self._timeout = timeout
+        self._max = max_response_bytes
+        self._http = httpx.AsyncClient(base_url=wire.base_url(base_url), headers=headers, timeout=timeout)
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -37,27 +49,43 @@ class AsyncClient:
         await self._http.aclose()
 
     async def _call(self, call: wire.Call[T]) -> T:
+        what = f"{call.method} {call.path}"
         try:
-            response = await self._http.request(call.method, call.path, json=call.body)
+            async with asyncio.timeout(self._timeout):  # the whole call: httpx's timeout is per read
+                async with self._http.stream(call.method, call.path, json=call.body) as response:
+                    status, content = response.status_code, await self._read(response, call)
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            raise ServiceUnavailable(f"{what}: no whole answer within {self._timeout:g} s") from exc
         except httpx.HTTPError as exc:
-            raise ServiceUnavailable(f"{call.method} {call.path}: {exc}") from exc
-        return wire.answer(call, response.status_code, response.content)
+            raise ServiceUnavailable(f"{what}: {exc or type(exc).__name__}") from exc
+        return wire.answer(call, status, content)
+
+    async def _read(self, response: httpx.Response, call: wire.Call[T]) -> bytes:
+        if int(response.headers.get("Content-Length") or 0) > self._max:
+            raise wire.too_large(self._max, call.method, call.path)
+        parts, size = [], 0
+        async for part in response.aiter_bytes():
+            size += len(part)
+            if size > self._max:
+                raise wire.too_large(self._max, call.method, call.path)
+            parts.append(part)
+        return b"".join(parts)
 
     async def check(self, addresses: str | Iterable[str]) -> list[CheckResult]:
         """May each address be mailed, and if not why: one :class:`CheckResult` per address, in order."""
         return [result for call in wire.check_calls(addresses) for result in await self._call(call)]
 
-    async def message(self, message_id: str) -> wire.MessageJSON:
+    async def message(self, message_id: str) -> Message:
         return await self._call(wire.message(message_id))
 
-    async def recipient(self, address: str) -> wire.RecipientJSON:
+    async def recipient(self, address: str) -> Recipient:
         return await self._call(wire.recipient(address))
 
     async def suppress(self, address: str, reason: str | None = None) -> Suppression:
         return await self._call(wire.suppress(address, reason))
 
-    async def unsuppress(self, address: str) -> None:
-        await self._call(wire.unsuppress(address))
+    async def unsuppress(self, address: str, reason: str | None = None) -> None:
+        await self._call(wire.unsuppress(address, reason))
 
     async def changes(self, after: int = 0, limit: int = 100) -> list[Change]:
         return await self._call(wire.changes(after, limit))

@@ -10,6 +10,8 @@ from typing import TypeVar
 import httpx
 
 from mailfate.client import wire
+from mailfate.client.deadline import FAILURES, TIMEOUTS, DeadlineTransport, deadline
+from mailfate.client.views import Message, Recipient
 from mailfate.core.changes import Change
 from mailfate.core.check import CheckResult
 from mailfate.core.suppression import Suppression
@@ -21,15 +23,29 @@ T = TypeVar("T")
 class Client:
     """One connection pool to one mailfate service; close it (or use ``with``) when done.
 
-    ``token`` is the service's ``MAILFATE_API_TOKEN``. Every method raises
+    ``base_url`` is the service's http(s) URL (ValueError at once when it is not one). ``token`` is its
+    ``MAILFATE_API_TOKEN``. Every call is over within ``timeout`` seconds, however slowly the service
+    answers, and reads at most ``max_response_bytes`` of answer. Every method raises
     :class:`~mailfate.errors.Unauthorized` (401), :class:`~mailfate.errors.NotFound` (404),
-    :class:`~mailfate.errors.BadRequest` (400) or :class:`~mailfate.errors.ServiceUnavailable` (5xx, or
-    no answer within ``timeout`` seconds) instead of returning.
+    :class:`~mailfate.errors.BadRequest` (400), :class:`~mailfate.errors.ServiceUnavailable` (5xx, or
+    no whole answer within ``timeout``) or :class:`~mailfate.errors.ServiceError` (any other status, or
+    an answer over ``max_response_bytes``) instead of returning.
     """
 
-    def __init__(self, base_url: str, token: str | None = None, *, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        timeout: float = 10.0,
+        max_response_bytes: int = wire.MAX_RESPONSE_BYTES,
+    ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout)
+        headers["Accept-Encoding"] = "identity"  # the limit is on what is held, not on what a bomb inflates to
+        self._timeout = timeout
+        self._max = max_response_bytes
+        self._http = httpx.Client(base_url=wire.base_url(base_url), headers=headers, timeout=timeout,
+                                  transport=DeadlineTransport())  # fmt: skip
 
     def __enter__(self) -> Client:
         return self
@@ -41,31 +57,50 @@ class Client:
         self._http.close()
 
     def _call(self, call: wire.Call[T]) -> T:
+        what = f"{call.method} {call.path}"
         try:
-            response = self._http.request(call.method, call.path, json=call.body)
-        except httpx.HTTPError as exc:
-            raise ServiceUnavailable(f"{call.method} {call.path}: {exc}") from exc
-        return wire.answer(call, response.status_code, response.content)
+            with deadline(self._timeout), self._http.stream(call.method, call.path, json=call.body) as response:
+                status, content = response.status_code, self._read(response, call)
+        except TIMEOUTS as exc:
+            raise ServiceUnavailable(f"{what}: no whole answer within {self._timeout:g} s") from exc
+        except FAILURES as exc:
+            raise ServiceUnavailable(f"{what}: {exc or type(exc).__name__}") from exc
+        return wire.answer(call, status, content)
+
+    def _read(self, response: httpx.Response, call: wire.Call[T]) -> bytes:
+        if int(response.headers.get("Content-Length") or 0) > self._max:
+            raise wire.too_large(self._max, call.method, call.path)
+        parts, size = [], 0
+        for part in response.iter_bytes():
+            size += len(part)
+            if size > self._max:
+                raise wire.too_large(self._max, call.method, call.path)
+            parts.append(part)
+        return b"".join(parts)
 
     def check(self, addresses: str | Iterable[str]) -> list[CheckResult]:
         """May each address be mailed, and if not why: one :class:`CheckResult` per address, in order."""
         return [result for call in wire.check_calls(addresses) for result in self._call(call)]
 
-    def message(self, message_id: str) -> wire.MessageJSON:
-        """The fate of one message and of each recipient (:class:`~mailfate.errors.NotFound` if unseen)."""
+    def message(self, message_id: str) -> Message:
+        """The fate of one message and of each recipient (:class:`~mailfate.errors.NotFound` if unseen),
+        with the attributes of the library's :class:`~mailfate.MessageView`; ``to_json()`` for the JSON."""
         return self._call(wire.message(message_id))
 
-    def recipient(self, address: str) -> wire.RecipientJSON:
-        """The messages sent to an address, newest first, and its suppression."""
+    def recipient(self, address: str) -> Recipient:
+        """The messages sent to an address, newest first, and its suppression (the library's
+        :class:`~mailfate.RecipientView`). An address never seen has none; what is not an address is a
+        :class:`~mailfate.errors.BadRequest`."""
         return self._call(wire.recipient(address))
 
     def suppress(self, address: str, reason: str | None = None) -> Suppression:
         """Suppress an address by hand, with a note; returns the suppression now in force."""
         return self._call(wire.suppress(address, reason))
 
-    def unsuppress(self, address: str) -> None:
-        """Lift a suppression (:class:`~mailfate.errors.NotFound` when the address is not suppressed)."""
-        self._call(wire.unsuppress(address))
+    def unsuppress(self, address: str, reason: str | None = None) -> None:
+        """Lift a suppression, with a note kept with the lift (:class:`~mailfate.errors.NotFound` when
+        the address is not suppressed)."""
+        self._call(wire.unsuppress(address, reason))
 
     def changes(self, after: int = 0, limit: int = 100) -> list[Change]:
         """The changes after the cursor ``after`` (a change's ``seq``), oldest first."""

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, NotRequired, TypedDict, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
+from mailfate.client.views import Message, Recipient, SuppressionJSON
 from mailfate.core.changes import Change
 from mailfate.core.check import MAX_ADDRESSES, CheckResult
 from mailfate.core.jsonutil import loads
@@ -20,12 +21,31 @@ from mailfate.errors import BadRequest, NotFound, ServiceError, ServiceUnavailab
 
 T = TypeVar("T")
 
+#: The largest answer a client reads (``max_response_bytes``): far above any the service gives (a check
+#: of 1,000 addresses is under 1 MB), far below what would hurt the application holding it.
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 
-class SuppressionJSON(TypedDict):
-    reason: str
-    since: str
-    expires_at: str | None
-    event: dict[str, Any] | None
+
+def base_url(given: str) -> str:
+    """``given`` without its trailing slash, when it is the http(s) URL of a service; ValueError, saying
+    how to write it, when it is not (``127.0.0.1:8025`` would otherwise fail only at the first call)."""
+    text = given.strip()
+    try:
+        parts = urlsplit(text)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname) and not (parts.query or parts.fragment)
+        _ = parts.port  # a port that is not a number is a ValueError here
+    except ValueError:
+        usable = False
+    if not usable:
+        raise ValueError(
+            f"base_url {given!r} is not the http(s) URL of a mailfate service: write it as http://HOST:PORT "
+            "(for example http://127.0.0.1:8025)"
+        )
+    return text.rstrip("/")
+
+
+def too_large(limit: int, method: str, path: str) -> ServiceError:
+    return ServiceError(f"{method} {path}: the answer is larger than {limit:,} bytes (max_response_bytes)")
 
 
 class RecipientJSON(TypedDict):
@@ -71,12 +91,12 @@ def _check_results(body: Any) -> list[CheckResult]:
     return [CheckResult.from_json(item) for item in body]
 
 
-def message(message_id: str) -> Call[MessageJSON]:
-    return Call("GET", f"/api/messages/{_segment(message_id)}", lambda body: body)
+def message(message_id: str) -> Call[Message]:
+    return Call("GET", f"/api/messages/{_segment(message_id)}", Message.from_json)
 
 
-def recipient(address: str) -> Call[RecipientJSON]:
-    return Call("GET", f"/api/recipients/{_segment(address)}", lambda body: body)
+def recipient(address: str) -> Call[Recipient]:
+    return Call("GET", f"/api/recipients/{_segment(address)}", Recipient.from_json)
 
 
 def suppress(address: str, reason: str | None) -> Call[Suppression]:
@@ -88,8 +108,9 @@ def _suppression(body: Any) -> Suppression:
     return Suppression.from_json(body["address"], body["suppression"])
 
 
-def unsuppress(address: str) -> Call[None]:
-    return Call("DELETE", f"/api/suppressions/{_segment(address)}", lambda body: None)
+def unsuppress(address: str, reason: str | None) -> Call[None]:
+    body = {"reason": reason} if reason else None
+    return Call("DELETE", f"/api/suppressions/{_segment(address)}", lambda body: None, body)
 
 
 def changes(after: int, limit: int) -> Call[list[Change]]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from mailfate.core.addresses import address_problem, normalize_address
 from mailfate.core.suppression import Suppression
+from mailfate.errors import UsageError
 
 #: The most addresses one check may ask about (``POST /api/check``).
 MAX_ADDRESSES = 1000
@@ -52,6 +53,32 @@ class CheckResult:
         return cls(body["address"], suppression, body.get("error"))
 
 
+def address_error(given: str) -> tuple[str, str | None]:
+    """``given`` normalized, and why it is not an email address (None when it is one): the one rule for
+    what counts as an address, whether it is checked, or looked up (``recipient``)."""
+    address = normalize_address(given)
+    problem = address_problem(address)
+    return address or given, f"not an email address: {problem}" if problem else None
+
+
+class NotAnAddress(UsageError):
+    """An address was asked for and ``given`` is not one (a bad request, exit status 2). ``message_id``
+    is True when it could be a message id instead (no ``@``, no spaces): the caller points to that lookup."""
+
+    def __init__(self, given: str, error: str) -> None:
+        super().__init__(f"{given!r} is {error}")
+        self.given = given
+        self.message_id = "@" not in given and given.strip() != "" and not any(c.isspace() for c in given.strip())
+
+
+def one_address(given: str) -> str:
+    """The normalized address of ``given``, or NotAnAddress (the rule of :func:`address_error`)."""
+    address, error = address_error(given)
+    if error is not None:
+        raise NotAnAddress(given, error)
+    return address
+
+
 def check(given: Iterable[object], lookup: Lookup) -> list[CheckResult]:
     """One result per item of ``given``, in its order; ``lookup`` is asked once, for the valid ones."""
     parsed: list[tuple[str, str | None]] = []
@@ -59,9 +86,7 @@ def check(given: Iterable[object], lookup: Lookup) -> list[CheckResult]:
         if not isinstance(item, str):
             parsed.append((json.dumps(item, default=str), "not a string"))
             continue
-        address = normalize_address(item)
-        problem = address_problem(address)
-        parsed.append((address or item, f"not an email address: {problem}" if problem else None))
+        parsed.append(address_error(item))
     found = lookup(sorted({address for address, problem in parsed if problem is None}))
     return [
         CheckResult(address, error=problem) if problem else CheckResult(address, found.get(address))

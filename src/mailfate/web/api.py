@@ -6,7 +6,7 @@ import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import Request
@@ -14,7 +14,7 @@ from starlette.responses import Response, StreamingResponse
 
 from mailfate.core.activity import ActivityRow, csv_text
 from mailfate.core.addresses import email_address, normalize_address
-from mailfate.core.check import MAX_ADDRESSES
+from mailfate.core.check import MAX_ADDRESSES, NotAnAddress, one_address
 from mailfate.core.insights import DiagnosticsQuery, Resolve
 from mailfate.core.jsonutil import loads
 from mailfate.core.stats import StatsQuery
@@ -110,9 +110,16 @@ class Api:
         return StreamingResponse(body(), media_type="text/csv; charset=utf-8", headers=headers)
 
     async def recipient(self, request: Request) -> Response:
-        address = normalize_address(request.path_params["address"])
-        if not address:
-            raise UsageError("address is empty")
+        """An address's messages and suppression; one never seen has none (200). What is not an address
+        is a bad request, by the rule of the check, with a pointer to the message lookup when it could
+        be a message id."""
+        given = request.path_params["address"]
+        try:
+            address = one_address(given)
+        except NotAnAddress as exc:
+            if exc.message_id:
+                raise UsageError(f"{exc}; a message id? GET /api/messages/{quote(given, safe='')}") from exc
+            raise
         params = request.query_params
         limit = parse_limit(params.get("limit"), RECIPIENT_LIMIT, RECIPIENT_MAX_LIMIT)
         cursor = decode_cursor(params["cursor"], 2) if params.get("cursor") else None

@@ -98,7 +98,10 @@ PATHS: dict[str, Any] = {
                 _query("limit", "1 to 1000, default 100", {"type": "integer", "minimum": 1, "maximum": 1000}),
                 _query("cursor", "next_cursor of the previous page"),
             ],
-            "responses": {"200": _json(ref("Recipient"), "the address (never seen: no messages)"), **_ERRORS},
+            "responses": {
+                "200": _json(ref("Recipient"), "the address (never seen: no messages; not an address: 400)"),
+                **_ERRORS,
+            },
         }
     },
     "/api/quarantine": {
