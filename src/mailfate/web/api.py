@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from mailfate.core.activity import ActivityRow, csv_text
-from mailfate.core.addresses import email_address, normalize_address
+from mailfate.core.addresses import email_address
 from mailfate.core.check import MAX_ADDRESSES, NotAnAddress, one_address
 from mailfate.core.insights import DiagnosticsQuery, Resolve
 from mailfate.core.jsonutil import loads
