@@ -16,6 +16,7 @@ from mailfate.sources.ingest import ingest_bytes
 from mailfate.store import Store, open_store
 from mailfate.store import migrate as migrate_module
 from mailfate.store.listing import MessageQuery
+from mailfate.store.quarantine import row_cost
 from mailfate.testing import bounce_event, event, eventbridge_event, sns_envelope
 
 from .conftest import jsonl
@@ -246,14 +247,17 @@ class TestQuarantine:
         junk = [Rejected("not JSON", b"j" * 1000, "sns", authenticated=False) for _ in range(6)]
         kept = Rejected("SignatureInvalid", b"k" * 1000, "sqs")
         store.ingest([junk[0], kept, *junk[1:]], T)
-        dropped, freed = store.trim_quarantine(3500, None)
-        assert (dropped, freed) == (4, 4000)
+        each = row_cost(1000, "not JSON", "sns", T)  # a body of 1,000 bytes, its texts and the row's overhead
+        used, _ = store.quarantine_usage()
+        dropped, freed = store.trim_quarantine(used - 3 * each - each // 2, None)
+        assert (dropped, freed) == (4, 4 * each)
         left = store.quarantined()
         assert len(left) == 3
         assert [i.authenticated for i in left].count(True) == 1
         assert store.trim_quarantine(100, None)[0] == 2  # only junk ever goes for the budget
         assert [i.authenticated for i in store.quarantined()] == [True]
-        assert store.trim_quarantine(None, "9000-01-01T00:00:00.000Z") == (1, 1000)  # the retention: all
+        kept_cost = row_cost(1000, "SignatureInvalid", "sqs", T)
+        assert store.trim_quarantine(None, "9000-01-01T00:00:00.000Z") == (1, kept_cost)  # the retention: all
 
 
 def test_migration_makes_stored_not_spam_recipients_delivered(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:

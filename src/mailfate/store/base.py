@@ -66,6 +66,10 @@ class Store(Protocol):
         """One quarantined record with its whole body, byte for byte."""
         ...
 
+    def quarantine_usage(self) -> tuple[int, int]:
+        """What the quarantine costs, in bytes (bodies, texts and a fixed overhead per row), and its rows."""
+        ...
+
     def trim_quarantine(self, max_bytes: int | None, before: str | None) -> tuple[int, int]:
         """Drop the oldest unauthenticated records past ``max_bytes``, and all received before ``before``."""
         ...

@@ -23,7 +23,7 @@ from mailfate.store import feed, insights, sql, suppressions, terms
 from mailfate.store.alerts import ReputationAlerts
 from mailfate.store.outbox import Outbox
 from mailfate.store.pages import PagedReads
-from mailfate.store.quarantine import QUARANTINE_INSERT, QuarantineStore
+from mailfate.store.quarantine import QuarantineStore, insert_quarantined
 from mailfate.store.reputation import ReputationQueries, count_columns
 from mailfate.store.tx import Transaction, chunks, marks
 
@@ -122,7 +122,7 @@ class SqlStore(
         result.notes = sum(1 for r in records if r[2] != "event")
         d = self.dialect
         if batch.quarantine:
-            tx.executemany(QUARANTINE_INSERT, batch.quarantine)
+            insert_quarantined(tx, batch.quarantine)
         # Concurrent PostgreSQL writers must lock rows in one order, or they deadlock: key order.
         order = d.ordered_writes
         if records:

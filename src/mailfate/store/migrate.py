@@ -7,6 +7,7 @@ wrong database changes nothing in it (see docs/cli.md, "Which commands may chang
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection
 from importlib import resources
 
@@ -58,7 +59,26 @@ def check_schema(applied: Collection[str] | None, dialect: str, where: str) -> N
         )
 
 
+#: What the splitter must see whole: a quoted string, a dollar-quoted body, or a word that opens or
+#: closes a block (``BEGIN ... END`` of a trigger, ``CASE ... END``).
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\$\$.*?\$\$|\b(?:BEGIN|CASE|END)\b|;", re.IGNORECASE | re.DOTALL)
+
+
 def statements(script: str) -> list[str]:
-    """A migration script split into statements (no semicolons inside our own SQL)."""
-    lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    """A migration script split into statements at each ``;`` outside a string, a ``$$`` body (a
+    PostgreSQL function) and a ``BEGIN ... END`` block (an SQLite trigger), whose own statements end
+    in semicolons too. Comment lines are dropped."""
+    text = "\n".join(line for line in script.splitlines() if not line.strip().startswith("--"))
+    found: list[str] = []
+    start = depth = 0
+    for token in _TOKENS.finditer(text):
+        word = token.group().upper()
+        if word in ("BEGIN", "CASE"):
+            depth += 1
+        elif word == "END":
+            depth = max(0, depth - 1)
+        elif word == ";" and depth == 0:
+            found.append(text[start : token.start()].strip())
+            start = token.end()
+    found.append(text[start:].strip())
+    return [statement for statement in found if statement]

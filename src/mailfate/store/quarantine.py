@@ -18,10 +18,35 @@ from mailfate.core.views import PREVIEW_BYTES, QuarantineItem
 from mailfate.store import sql
 from mailfate.store.tx import Transaction, marks
 
-QUARANTINE_INSERT = (
-    f"INSERT INTO quarantine ({', '.join(sql.QUARANTINE_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(sql.QUARANTINE_COLUMNS))})"
-)
+#: What one quarantined row costs beyond its body and texts: the row and its index entries, as both
+#: databases store them (an empty body with a short reason takes about 150 bytes). The migration that
+#: keeps the running total (0011_quarantine_usage) counts each row with the same figure.
+ROW_OVERHEAD = 160
+#: Rows one trim deletes at the most: its cost stays small whatever the backlog.
+TRIM_ROWS = 5000
+
+
+def row_cost(body_bytes: int, *texts: str | None) -> int:
+    """What one row costs, as the migration's triggers count it: its body, its texts in UTF-8, and
+    :data:`ROW_OVERHEAD`."""
+    return ROW_OVERHEAD + body_bytes + sum(len(text.encode()) for text in texts if text is not None)
+
+
+_USAGE = "SELECT coalesce(sum(bytes), 0), coalesce(sum(rows), 0) FROM quarantine_usage"
+
+_ROW = f"({', '.join('?' * len(sql.QUARANTINE_COLUMNS))})"
+#: Rows per INSERT: one statement, so PostgreSQL's statement triggers count them in one update.
+_INSERT_ROWS = 500
+
+
+def insert_quarantined(tx: Transaction, rows: Sequence[Sequence[Any]]) -> None:
+    """Insert quarantine rows (as :func:`mailfate.store.sql.quarantine_row` builds them), many per statement."""
+    for start in range(0, len(rows), _INSERT_ROWS):
+        part = rows[start : start + _INSERT_ROWS]
+        tx.execute(
+            f"INSERT INTO quarantine ({', '.join(sql.QUARANTINE_COLUMNS)}) VALUES {', '.join([_ROW] * len(part))}",
+            [value for row in part for value in row],
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,38 +87,50 @@ class QuarantineStore:
         body = bytes(rows[0][7] or b"")
         return _quarantine_item(rows[0], body[:PREVIEW_BYTES], body)
 
+    def quarantine_usage(self) -> tuple[int, int]:
+        """(bytes, rows) of the quarantine: what its rows cost (:data:`ROW_OVERHEAD` each, plus their
+        bodies and texts), from the running total that triggers keep in every writing transaction."""
+        ((used, rows),) = self._read(_USAGE)
+        return int(used), int(rows)
+
     def trim_quarantine(self, max_bytes: int | None, before: str | None) -> tuple[int, int]:
         """Keep the quarantine within ``max_bytes`` by dropping the oldest records that anyone could
         have sent (bodies posted to /sns before any signature check), and drop every record received
-        before ``before``. Returns (records dropped, bytes freed)."""
+        before ``before``. Returns (records dropped, bytes freed).
+
+        The cost does not grow with what is stored: the total is one running sum, and the victims are
+        read from the front of an index of unauthenticated rows, at most :data:`TRIM_ROWS` per call
+        (the server calls again after its next batch of junk, so a backlog shrinks call by call)."""
         dropped = freed = 0
         if before is not None and self._read("SELECT 1 FROM quarantine WHERE received_at < ? LIMIT 1", (before,)):
             with self._transaction() as tx:
-                ((count, size),) = tx.execute(
-                    "SELECT count(*), coalesce(sum(size), 0) FROM quarantine WHERE received_at < ?", (before,)
-                )
+                ((used, rows),) = tx.execute(_USAGE)
                 tx.execute("DELETE FROM quarantine WHERE received_at < ?", (before,))
-                dropped, freed = int(count), int(size)
-        if max_bytes is None:
-            return dropped, freed
-        ((total,),) = self._read("SELECT coalesce(sum(length(body)), 0) FROM quarantine")
-        excess = int(total) - max_bytes
-        if excess <= 0:
+                ((used_after, rows_after),) = tx.execute(_USAGE)
+                dropped, freed = int(rows) - int(rows_after), int(used) - int(used_after)
+        if max_bytes is None or self.quarantine_usage()[0] <= max_bytes:
             return dropped, freed
         with self._transaction() as tx:
-            victims: list[int] = []
-            for item_id, size in tx.execute(
-                "SELECT id, length(body) FROM quarantine WHERE NOT authenticated ORDER BY id LIMIT 10000"
-            ):
-                if excess <= 0:
-                    break
-                victims.append(item_id)
-                excess -= int(size)
-                freed += int(size)
-            for start in range(0, len(victims), 1000):
-                chunk = victims[start : start + 1000]
-                tx.execute(f"DELETE FROM quarantine WHERE id IN ({marks(chunk)})", chunk)
-        return dropped + len(victims), freed
+            ((used, _),) = tx.execute(_USAGE)
+            excess, left = int(used) - max_bytes, TRIM_ROWS
+            while excess > 0 and left > 0:
+                victims = []
+                for item_id, *columns in tx.execute(
+                    "SELECT id, length(body), reason, transport, received_at, location FROM quarantine "
+                    "WHERE NOT authenticated ORDER BY id LIMIT ?",
+                    (min(left, 1000),),
+                ):
+                    victims.append(item_id)
+                    excess -= row_cost(*columns)
+                    if excess <= 0:
+                        break
+                if not victims:
+                    break  # what is left came through an authenticated route: never dropped for the budget
+                tx.execute(f"DELETE FROM quarantine WHERE id IN ({marks(victims)})", victims)
+                dropped, left = dropped + len(victims), left - len(victims)
+            ((now_used, _),) = tx.execute(_USAGE)
+            freed += int(used) - int(now_used)
+        return dropped, freed
 
 
 def _quarantine_item(row: Sequence[Any], preview: bytes, body: bytes | None) -> QuarantineItem:
