@@ -34,12 +34,17 @@ SETTINGS: dict[str, str] = {
     "MAILFATE_API_TOKEN": "Bearer token required on /api/*; serve refuses non-loopback addresses without it.",
     "MAILFATE_ALLOWED_HOSTS": "Host names (name or name:port, comma-separated; * for any) the server answers. "
     "Default: on loopback localhost, 127.0.0.1 and [::1] with the port; elsewhere any.",
-    "MAILFATE_MAX_CONNECTIONS": "Open connections per server process; past it the oldest idle one is closed. "
+    "MAILFATE_MAX_CONNECTIONS": "Open connections per server process; past it the one that has waited on its client "
+    "the longest is closed. "
     "Default: half the file descriptor limit, 64 to 4096.",
     "MAILFATE_HEADER_TIMEOUT": "Seconds a client has to send a request's headers, from connecting or from the "
     "request's first byte; default 10.",
     "MAILFATE_BODY_TIMEOUT": "Seconds a client has to send a request's body once its headers are in; default 30.",
     "MAILFATE_KEEP_ALIVE_TIMEOUT": "Seconds an idle connection is kept open between two requests; default 30.",
+    "MAILFATE_MAX_BODY_MEMORY_MB": "MiB that request bodies still arriving may hold in one server process; past it "
+    "the one that began the longest ago is dropped with its connection; default 64.",
+    "MAILFATE_SEND_TIMEOUT": "Seconds a client may leave an answer unread (reading none of it) before its connection "
+    "is closed; default 30.",
     "MAILFATE_CERT_CACHE_SIZE": "Signing certificates kept in memory; default 32 (1 to 100000).",
     "MAILFATE_CERT_CACHE_TTL": "Seconds a cached signing certificate is reused before loading it again; default "
     "86400 (1 to a year).",
@@ -93,6 +98,8 @@ NUMBERS: dict[str, Number] = {
     "MAILFATE_HEADER_TIMEOUT": Number(10, 0.1, 300),
     "MAILFATE_BODY_TIMEOUT": Number(30, 0.1, 3600),
     "MAILFATE_KEEP_ALIVE_TIMEOUT": Number(30, 0.1, 3600),
+    "MAILFATE_SEND_TIMEOUT": Number(30, 0.1, 3600),
+    "MAILFATE_MAX_BODY_MEMORY_MB": Number(64, 0.25, 1024 * 1024),
     "MAILFATE_CERT_CACHE_SIZE": Number(32, 1, 100_000, whole=True),
     "MAILFATE_CERT_CACHE_TTL": Number(DAY, 1, 365 * DAY),
     "MAILFATE_SOFT_BOUNCE_COUNT": Number(3, 1, 1000, whole=True),
@@ -135,6 +142,8 @@ class Settings:
     mx: tuple[tuple[str, int] | None] | None = None
     alerts: AlertPolicy = field(default_factory=AlertPolicy)
     alert_interval: float = 60.0  # seconds between two evaluations of the reputation levels
+    send_timeout: float = 30.0
+    max_body_memory: int = 64 * 1024 * 1024
 
     def mx_lookup(self) -> Resolve | None:
         """The MX lookup when it is on (shared by the process, so its cache is), else None."""
@@ -205,6 +214,8 @@ class Settings:
                 min_volume=int(n["MAILFATE_ALERT_MIN_VOLUME"]),
             ),
             alert_interval=n["MAILFATE_ALERT_INTERVAL"],
+            send_timeout=n["MAILFATE_SEND_TIMEOUT"],
+            max_body_memory=int(n["MAILFATE_MAX_BODY_MEMORY_MB"] * 1024 * 1024),
         )
 
 

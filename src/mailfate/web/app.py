@@ -70,7 +70,13 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     """Build the app from ``settings`` (default: the environment). Storage opens at startup."""
     settings = settings or Settings.from_env()
     configure(settings.log_level)
-    connections.configure(settings.max_connections, settings.header_timeout, settings.body_timeout)
+    connections.configure(
+        settings.max_connections,
+        settings.header_timeout,
+        settings.body_timeout,
+        settings.send_timeout,
+        settings.max_body_memory,
+    )
     store = store or open_store(settings.database_url, policy=settings.policy)
     commits = CommitQueue(store, limits=settings.quarantine)
     certificates = CertificateCache(
