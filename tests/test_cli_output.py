@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -223,3 +224,37 @@ def test_db_is_still_accepted_where_it_means_nothing(capsys: pytest.CaptureFixtu
     assert code == 0
     assert out.startswith("Permanent/General")
     assert not Path("never-opened.db").exists()
+
+
+# -- stats for a terminal -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("group_by", [[], ["--group-by", "day"], ["--group-by", "recipient_domain"]])
+def test_stats_fit_a_terminal_and_say_what_they_count(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], group_by: list[str]
+) -> None:
+    """One block per group, each line within 100 columns (the blocks within 80), with the same numbers as
+    --json; and a note that a recipient counts once, under its fate now."""
+    db = f"sqlite:///{tmp_path / 'demo.db'}"
+    assert run(capsys, "demo", "--db", db)[0] == 0
+    code, text, _ = run(capsys, "stats", *group_by, "--db", db)
+    assert code == 0
+    figures = json.loads(run(capsys, "stats", "--json", *group_by, "--db", db)[1])
+    assert max(len(line) for line in text.splitlines()) <= 100
+    head, *blocks = text.split("\n\n")
+    assert "Each recipient counts once, under its fate now" in head
+    assert "counts as that, not as delivered" in head
+    assert len(blocks) == 1 + len(figures["groups"])
+    for block, body in zip(blocks, [figures["totals"], *figures["groups"]], strict=True):
+        name, *lines = block.splitlines()
+        assert name.startswith(body.get("key", "all"))
+        assert all(len(line) <= 80 for line in lines)
+        cells = re.findall(r"([a-z][a-z -]+?) +([\d,]+)(?= |$)", block, re.M)
+        shown = {label: int(n.replace(",", "")) for label, n in cells}
+        assert shown == {
+            "sent": body["sent"], "delivered": body["delivered"], "auto-replies": body["auto_replies"],
+            "hard bounces": body["hard_bounces"], "soft bounces": body["soft_bounces"],
+            "complaints": body["complaints"], "opened": body["opens"], "clicked": body["clicks"],
+        }  # fmt: skip
+        assert re.search(rf"^  bounce rate +{body['bounce_rate']:.2%}  {body['bounce_level']}$", block, re.M)
+        assert re.search(rf"^  complaint rate +{body['complaint_rate']:.3%}  {body['complaint_level']}$", block, re.M)

@@ -152,7 +152,7 @@ def test_by_day(db: str, capsys: pytest.CaptureFixture[str]) -> None:
 def test_text_output(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["stats", "--db", db, *WINDOW]) == 0
     out = capsys.readouterr().out
-    assert "11.11% pause_risk" in out
+    assert "  bounce rate       11.11%  pause_risk" in out
 
 
 def test_bad_window_is_usage_error(db: str, capsys: pytest.CaptureFixture[str]) -> None:

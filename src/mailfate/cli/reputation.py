@@ -11,7 +11,7 @@ from mailfate.aws.ses_suppression import pull, push, sesv2_client
 from mailfate.cli.base import MISSING, OK, Command, open_db, print_json, safe
 from mailfate.cli.render import describe
 from mailfate.core.addresses import email_address
-from mailfate.core.stats import COUNTS, Stats, StatsQuery
+from mailfate.core.stats import Stats, StatsQuery
 from mailfate.core.suppression import Action, Suppression
 from mailfate.core.timestamps import format_timestamp
 from mailfate.settings import Settings
@@ -117,7 +117,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     if args.json:
         print_json(stats.to_json())
     else:
-        print(_stats_table(stats))
+        print(_stats_text(stats))
     return OK
 
 
@@ -132,19 +132,40 @@ def _table(found: list[Suppression]) -> str:
     return "\n".join(lines)
 
 
-def _stats_table(stats: Stats) -> str:
-    rows = [("all", stats.totals.to_json())] + [(safe(g.key), g.to_json()) for g in stats.groups]
-    latency = "delivery_p50_ms" in rows[0][1]  # grouped by recipient: delivery times too
-    head = f"{'':<24}" + "".join(f"{c:>13}" for c in COUNTS) + f"{'bounce rate':>22}{'complaint rate':>24}"
-    head += f"{'delivery p50':>14}{'p95':>10}" if latency else ""
-    lines = [f"sent {stats.query.since} to {stats.query.until}", head]
-    for key, body in rows:
-        counts = "".join(f"{body[c]:>13,}" for c in COUNTS)
-        bounce = f"{body['bounce_rate']:.2%} {body['bounce_level']}"
-        complaint = f"{body['complaint_rate']:.3%} {body['complaint_level']}"
-        times = f"{_millis(body['delivery_p50_ms']):>14}{_millis(body['delivery_p95_ms']):>10}" if latency else ""
-        lines.append(f"{key[:24]:<24}{counts}{bounce:>22}{complaint:>24}{times}")
+#: What the counts mean, said once above them (docs/suppression-and-reputation.md).
+_STATS_NOTE = (
+    "Each recipient counts once, under its fate now: a delivery that a bounce or a complaint followed",
+    "counts as that, not as delivered; auto-replies are delivered mail, counted among the delivered.",
+    "Levels against SES's: bounce rate under_review from 5%, pause_risk from 10%; complaint rate",
+    "under_review from 0.1%, pause_risk from 0.5%.",
+)
+
+
+def _stats_text(stats: Stats) -> str:
+    """One block per group, each under 80 columns, rather than one row of a dozen columns per group."""
+    query = stats.query
+    grouped = f", by {safe(query.group_by)}" if query.group_by else ""
+    lines = [f"Recipients sent from {query.since} to {query.until}{grouped}.", *_STATS_NOTE]
+    blocks = [("all", stats.totals.to_json())]
+    blocks += [(safe(g.key) if g.key is not None else "(none)", g.to_json()) for g in stats.groups]
+    for name, body in blocks:
+        provider = f" ({safe(body['provider'])})" if body.get("provider") else ""
+        lines += ["", f"{name}{provider}"]
+        lines.append(_cells(("sent", body["sent"]), ("delivered", body["delivered"]),
+                            ("auto-replies", body["auto_replies"])))  # fmt: skip
+        lines.append(_cells(("hard bounces", body["hard_bounces"]), ("soft bounces", body["soft_bounces"]),
+                            ("complaints", body["complaints"])))  # fmt: skip
+        lines.append(_cells(("opened", body["opens"]), ("clicked", body["clicks"])))
+        lines.append(f"  {'bounce rate':<16}{body['bounce_rate']:>8.2%}  {body['bounce_level']}")
+        lines.append(f"  {'complaint rate':<16}{body['complaint_rate']:>8.3%}  {body['complaint_level']}")
+        if "delivery_p50_ms" in body:  # grouped by recipient: delivery times too
+            p50, p95 = _millis(body["delivery_p50_ms"]), _millis(body["delivery_p95_ms"])
+            lines.append(f"  {'delivery time':<16}p50 {p50}, p95 {p95}")
     return "\n".join(lines)
+
+
+def _cells(*cells: tuple[str, int]) -> str:
+    return "  " + "   ".join(f"{label:<14}{value:>9,}" for label, value in cells)
 
 
 def _millis(value: int | None) -> str:
