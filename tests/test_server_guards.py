@@ -157,6 +157,11 @@ def test_webhook_passwords_with_an_at_sign_stay_hidden(servers: Start) -> None:
         ("https://app.example/hooks/@team", "https://app.example/hooks/@team"),
         ("https://app.example?to=a@b", "https://app.example?to=a@b"),
         ("sqlite:///a@b.db", "sqlite:///a@b.db"),
+        # Only a password that is there is hidden: a user alone, or an empty password, is shown as it is.
+        ("postgresql://postgres@127.0.0.1/mailfate", "postgresql://postgres@127.0.0.1/mailfate"),
+        ("postgresql://postgres:@127.0.0.1/mailfate", "postgresql://postgres:@127.0.0.1/mailfate"),
+        ("postgresql://:secret@127.0.0.1/mailfate", "postgresql://:***@127.0.0.1/mailfate"),
+        ("https://a%40b@app.example/hook", "https://a%40b@app.example/hook"),
     ],
 )
 def test_redact_url(url: str, shown: str) -> None:

@@ -49,7 +49,8 @@ def redact_url(url: str) -> str:
     """A URL without the password of its user part, for logs and the API (database and webhook URLs).
 
     The user part ends at the *last* ``@`` of the authority (which ends at the first ``/``, ``?`` or
-    ``#``), as URL parsers read it: a password holding an ``@`` is hidden whole."""
+    ``#``), as URL parsers read it: a password holding an ``@`` is hidden whole. A URL without a
+    password is shown as it is."""
     scheme, sep, rest = url.partition("://")
     if not sep:
         return url
@@ -58,4 +59,7 @@ def redact_url(url: str) -> str:
     if "@" not in authority:
         return url
     credentials, _, host = authority.rpartition("@")
-    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}{after}"
+    user, _, password = credentials.partition(":")
+    if not password:  # a user name alone (or an empty password): nothing to hide, nothing made up
+        return url
+    return f"{scheme}://{user}:***@{host}{after}"
