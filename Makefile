@@ -13,11 +13,14 @@ $(BIN)/mailfate: pyproject.toml
 
 install: $(BIN)/mailfate
 
-## make run: install, load the demo (dated now) into the database, then serve it on http://127.0.0.1:8025
-## (the database is $MAILFATE_DB, else sqlite:///mailfate.db; the demo is loaded into it once)
+## make run: install, load the demo (dated now) into the database, then serve it on http://127.0.0.1:$(PORT)
+## (make run PORT=8090 for another port; the database is $MAILFATE_DB, else sqlite:///mailfate.db; the
+## demo is loaded into it once). Ctrl-C stops it quietly: `set -m` makes the server the terminal's
+## foreground job, so the interrupt reaches the server alone (not make), which stops gracefully with status 0.
+PORT ?= 8025
 run: install
 	$(BIN)/mailfate demo --db "$${MAILFATE_DB:-sqlite:///mailfate.db}"
-	$(BIN)/mailfate serve --db "$${MAILFATE_DB:-sqlite:///mailfate.db}"
+	@set -m 2>/dev/null; $(BIN)/mailfate serve --port "$(PORT)" --db "$${MAILFATE_DB:-sqlite:///mailfate.db}"
 
 demo: install
 	$(BIN)/mailfate demo

@@ -3,10 +3,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import pty
 import re
+import select
+import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +24,7 @@ from mailfate.cli import main
 from mailfate.cli.demo import dated
 from mailfate.core.timestamps import parse_timestamp
 
-from .support import Server, request
+from .support import Server, free_port, request
 
 ROOT = Path(__file__).parent.parent
 EXE = str(Path(sys.executable).with_name("mailfate"))
@@ -75,12 +82,66 @@ def test_demo_text_points_to_the_dashboard(tmp_path: Path, capsys: pytest.Captur
     assert capsys.readouterr().out.startswith(f"The built-in sample is already in {url}")
 
 
-def test_make_run_serves_the_database_the_demo_was_loaded_into() -> None:
-    recipe = (ROOT / "Makefile").read_text().split("\nrun: ", 1)[1].split("\n\n", 1)[0]
-    demo, serve = (line.strip() for line in recipe.splitlines()[1:3])
-    assert demo.startswith("$(BIN)/mailfate demo --db ")
-    assert serve.startswith("$(BIN)/mailfate serve --db ")
-    assert demo.split("--db ", 1)[1] == serve.split("--db ", 1)[1]
+def test_make_run_serves_the_demo_on_port_and_ctrl_c_ends_quietly(tmp_path: Path) -> None:
+    """``make run PORT=...`` in a terminal: the demo is loaded into the database it then serves, on that
+    port; Ctrl-C stops the server gracefully and make ends with status 0, without "make: *** ...".
+    (``-o`` keeps make from reinstalling the virtual environment this test runs in.)"""
+    port, db = free_port(), tmp_path / "mailfate.db"
+    venv = Path(sys.executable).parent.parent
+    make = shutil.which("make")
+    assert make is not None
+    argv = [make, "-s", "-C", str(ROOT), f"VENV={venv}", "-o", f"{venv}/bin/mailfate", "run", f"PORT={port}"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILFATE_")}
+    env["MAILFATE_DB"] = f"sqlite:///{db}"
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: make, on the pseudo-terminal, as a user's shell would start it
+        try:
+            os.execve(make, argv, env)  # noqa: S606 (make itself, with a list: no shell)
+        finally:
+            os._exit(127)
+    output = bytearray()
+
+    def read(seconds: float) -> bool:
+        """Read what the terminal shows for up to ``seconds`` (read as it comes: a terminal drops output
+        not yet read when it sends SIGINT); False once make has closed it."""
+        ready, _, _ = select.select([terminal], [], [], seconds)
+        if ready:
+            try:
+                chunk = os.read(terminal, 65536)
+            except OSError:
+                return False
+            output.extend(chunk)
+            return bool(chunk)
+        return True
+
+    try:
+        deadline = time.monotonic() + 60
+        while b"mailfate.ready" not in output and time.monotonic() < deadline and read(0.2):
+            pass
+        assert request(port, "GET", "/api/stats", timeout=5).json()["totals"]["sent"] == 8
+        while read(0.2) and b"\n" not in output[output.rfind(b"mailfate.ready") :]:
+            pass  # the whole line is shown: nothing is left unread when the interrupt comes
+        os.write(terminal, b"\x03")  # Ctrl-C, as the terminal sends it to its foreground job
+        end = time.monotonic() + 30
+        while time.monotonic() < end and read(0.5):
+            pass
+        status = None
+        while status is None and time.monotonic() < end + 10:
+            done, code = os.waitpid(pid, os.WNOHANG)
+            status = code if done else time.sleep(0.1)
+        assert status is not None, "make did not end"
+    finally:
+        with contextlib.suppress(OSError):
+            os.write(terminal, b"\x03")  # on failure, the server (the terminal's foreground job) stops too
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(terminal)  # and hangs up whatever still runs on it
+    text = output.decode(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0, text
+    assert "make: ***" not in text
+    assert '"event":"mailfate.stopped","signal":"SIGINT"' in text
+    assert f"serving on http://127.0.0.1:{port}" in text
 
 
 def test_first_run_shows_a_populated_dashboard(tmp_path: Path, servers: Callable[..., Server]) -> None:

@@ -4,9 +4,11 @@ is one line and exit 1, with one worker or several, and nothing claims to be ser
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ import pytest
 from mailfate.errors import UsageError
 from mailfate.settings import NUMBERS, Settings
 
-from .support import free_port
+from .support import Server, free_port
 
 EXE = Path(sys.executable).with_name("mailfate")
 
@@ -110,7 +112,8 @@ def test_a_port_in_use_is_one_line_and_exit_1(tmp_path: Path, workers: int) -> N
                    {})  # fmt: skip
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
-        f"mailfate: error: cannot listen on 127.0.0.1:{port}: the port is in use"
+        f"mailfate: error: cannot listen on 127.0.0.1:{port}: the port is in use (another --port, or stop what "
+        f"uses {port})"
     ]
     assert done.stdout == ""
 
@@ -120,3 +123,18 @@ def test_an_address_that_is_not_here(tmp_path: Path) -> None:
     assert done.returncode == 1
     [line] = done.stderr.strip().splitlines()
     assert line.startswith("mailfate: error: cannot listen on 192.0.2.1:8025: ")
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_is_a_graceful_stop_logged_and_exit_0(servers: Callable[..., Server], workers: int) -> None:
+    """A service manager's stop is not a failure: `mailfate.stopped` is logged and the status is 0 (it was
+    143, with nothing logged)."""
+    server = servers(workers=workers)
+    assert server.process is not None
+    os.kill(server.process.pid, signal.SIGTERM)  # the supervisor alone: it stops its workers itself
+    assert server.process.wait(timeout=30) == 0
+    stopped = [line for line in server.logs() if line["event"] == "mailfate.stopped"]
+    assert len(stopped) == 1
+    if workers == 1:
+        assert stopped[0]["signal"] == "SIGTERM"

@@ -1,7 +1,9 @@
 """``mailfate serve``: the app under uvicorn, a production ASGI server (uvloop, httptools).
 
 The port is bound before anything else happens and before anything is printed: a port in use is one
-line that says so, and exit status 1, never a "serving" line followed by an error.
+line that says so, and exit status 1, never a "serving" line followed by an error. SIGTERM and SIGINT
+(Ctrl-C) stop it gracefully: requests in flight get GRACEFUL_SECONDS, then it logs ``mailfate.stopped``
+and exits 0, since being asked to stop is not a failure.
 """
 
 from __future__ import annotations
@@ -11,12 +13,15 @@ import errno
 import gc
 import ipaddress
 import os
+import signal
 import socket
 import sys
+from types import FrameType
 from typing import Any
 
 from mailfate.cli.base import Command
 from mailfate.errors import MailfateError, UsageError
+from mailfate.logs import configure, logger
 from mailfate.settings import Settings
 from mailfate.store import open_store
 
@@ -68,7 +73,8 @@ def listen(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         reason = "the port is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
-        raise MailfateError(f"cannot listen on {host}:{port}: {reason}") from None
+        hint = f" (another --port, or stop what uses {port})" if exc.errno == errno.EADDRINUSE else ""
+        raise MailfateError(f"cannot listen on {host}:{port}: {reason}{hint}") from None
     sock.set_inheritable(True)  # the worker processes accept on it
     return sock
 
@@ -99,6 +105,9 @@ def serve(host: str, port: int, workers: int = 1, db: str | None = None) -> int:
         "backlog": 2048,
         "proxy_headers": False,  # mailfate uses no client address; the middleware would only cost time
     }
+    configure(settings.log_level)
+    stopped_by = None
+    previous = signal.signal(signal.SIGTERM, _stop)
     try:
         if workers == 1:
             from mailfate.web.app import create_app
@@ -106,6 +115,8 @@ def serve(host: str, port: int, workers: int = 1, db: str | None = None) -> int:
             app = create_app(settings)  # opens (and migrates) the database: a failure ends here, in one line
             gc.freeze()  # what start-up allocated lives for ever: keep it out of every collection
             _started(host, port, workers)
+            # uvicorn shuts down gracefully on SIGTERM and SIGINT, then raises the signal again so that the
+            # process ends as that signal would end it (143, 130): here that ends in the except below.
             uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
         else:
             from uvicorn.supervisors import Multiprocess
@@ -114,10 +125,24 @@ def serve(host: str, port: int, workers: int = 1, db: str | None = None) -> int:
             open_store(settings.database_url, policy=settings.policy).close()
             config = uvicorn.Config("mailfate.web.app:factory", factory=True, workers=workers, **options)
             _started(host, port, workers)
-            Multiprocess(config, sockets=[sock]).run()
+            Multiprocess(config, sockets=[sock]).run()  # stops its workers on SIGTERM and SIGINT, and returns
+    except _Stopped:
+        stopped_by = "SIGTERM"
+    except KeyboardInterrupt:
+        stopped_by = "SIGINT"
     finally:
+        signal.signal(signal.SIGTERM, previous)
         sock.close()
+    logger.info("mailfate.stopped", extra={"fields": {"signal": stopped_by} if stopped_by else {}})
     return 0
+
+
+class _Stopped(Exception):
+    """SIGTERM arrived: the server has shut down gracefully (or had not started serving yet)."""
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise _Stopped
 
 
 def _started(host: str, port: int, workers: int) -> None:
