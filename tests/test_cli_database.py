@@ -4,6 +4,7 @@ after the command."""
 
 from __future__ import annotations
 
+import shlex
 import sqlite3
 import subprocess
 import sys
@@ -71,7 +72,7 @@ def test_a_read_command_creates_nothing_in_a_database_that_is_not_mailfates(
     assert out == ""
     assert err.count("\n") == 1
     assert "is not a mailfate database" in err
-    assert "mailfate migrate" in err
+    assert err.endswith(f"mailfate migrate --db {shlex.quote(store_url)}\n")  # the URL given, ready to paste
     assert tables(store_url) == before
 
 
@@ -81,6 +82,7 @@ def test_a_read_command_does_not_create_a_missing_sqlite_file(
     code, _, err = run(capsys, "stats", "--db", f"sqlite:///{tmp_path / 'typo.db'}")
     assert code == 1
     assert err == f"mailfate: no mailfate database at {tmp_path / 'typo.db'} (no such file), " + err.split(", ", 1)[1]
+    assert err.endswith(f"create it with: mailfate migrate --db sqlite:///{tmp_path / 'typo.db'}\n")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -123,7 +125,7 @@ def test_an_older_schema_is_not_upgraded_by_a_read_but_by_migrate(
     code, _, err = run(capsys, "stats", "--db", store_url)
     assert code == 1
     assert f"older mailfate schema (1 migration behind, next {next_one})" in err
-    assert "run mailfate migrate" in err
+    assert f"run mailfate migrate --db {shlex.quote(store_url)} (or any command that writes)" in err
     assert tables(store_url) == before
     code, out, _ = run(capsys, "migrate", "--db", store_url)
     assert code == 0

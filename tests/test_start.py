@@ -138,3 +138,16 @@ def test_sigterm_is_a_graceful_stop_logged_and_exit_0(servers: Callable[..., Ser
     assert len(stopped) == 1
     if workers == 1:
         assert stopped[0]["signal"] == "SIGTERM"
+
+
+@pytest.mark.server
+def test_a_short_api_token_is_warned_about_not_refused(servers: Callable[..., Server]) -> None:
+    weak = servers({"MAILFATE_API_TOKEN": "short"})
+    (warning,) = [line for line in weak.logs() if line["event"] == "mailfate.weak_api_token"]
+    assert warning["length"] == 5
+    assert "16 characters or more" in warning["advice"]
+    before = len(weak.logs())  # the servers of one test share their log file
+    strong = servers({"MAILFATE_API_TOKEN": "s" * 16})
+    assert [line["event"] for line in strong.logs()[before:] if line["event"].startswith("mailfate.")] == [
+        "mailfate.ready"
+    ]

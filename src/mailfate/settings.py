@@ -31,7 +31,8 @@ SETTINGS: dict[str, str] = {
     "MAILFATE_CONFIRM": "How a SubscriptionConfirmation is confirmed: url (GET SubscribeURL), api (boto3), off.",
     "MAILFATE_SNS_CERTS_DIR": "Folder of pinned SNS certificates, named like the SigningCertURL file name.",
     "MAILFATE_BASIC_AUTH": "user:password required on POST /sns (put them in the subscription URL).",
-    "MAILFATE_API_TOKEN": "Bearer token required on /api/*; serve refuses non-loopback addresses without it.",
+    "MAILFATE_API_TOKEN": "Bearer token required on /api/*; serve refuses non-loopback addresses without it, "
+    "and warns when it is under 16 characters.",
     "MAILFATE_ALLOWED_HOSTS": "Host names (name or name:port, comma-separated; * for any) the server answers. "
     "Default: on loopback localhost, 127.0.0.1 and [::1] with the port; elsewhere any.",
     "MAILFATE_MAX_CONNECTIONS": "Open connections per server process; past it the one that has waited on its client "

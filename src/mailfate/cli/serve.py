@@ -27,6 +27,8 @@ from mailfate.store import open_store
 
 #: uvicorn's protocol with header and body deadlines and a connection cap (see web/connections.py).
 PROTOCOL = "mailfate.web.connections:GuardedHttpToolsProtocol"
+#: An API token shorter than this is warned about at start (as long as MAILFATE_WEBHOOK_SECRET must be).
+STRONG_TOKEN = 16
 #: On SIGTERM, requests in flight get this long to finish before their connections are closed.
 GRACEFUL_SECONDS = 5
 
@@ -106,6 +108,12 @@ def serve(host: str, port: int, workers: int = 1, db: str | None = None) -> int:
         "proxy_headers": False,  # mailfate uses no client address; the middleware would only cost time
     }
     configure(settings.log_level)
+    if settings.api_token is not None and len(settings.api_token) < STRONG_TOKEN:
+        # A warning, not a refusal: the token is the operator's, and scripts and tests may use short ones.
+        advice = f"use {STRONG_TOKEN} characters or more: python3 -c 'import secrets; print(secrets.token_urlsafe(24))'"
+        logger.warning(
+            "mailfate.weak_api_token", extra={"fields": {"length": len(settings.api_token), "advice": advice}}
+        )
     stopped_by = None
     previous = signal.signal(signal.SIGTERM, _stop)
     try:

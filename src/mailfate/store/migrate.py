@@ -8,10 +8,12 @@ wrong database changes nothing in it (see docs/cli.md, "Which commands may chang
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Callable, Collection
 from importlib import resources
 
 from mailfate.errors import SchemaError
+from mailfate.logs import redact_url
 from mailfate.store.tx import Transaction
 
 #: A data step that SQL alone cannot take, run right after the named migration's statements.
@@ -42,21 +44,26 @@ def apply_migrations(tx: Transaction, dialect: str, now_sql: str, after: AfterMi
             tx.execute(f"INSERT INTO schema_migrations VALUES (?, {now_sql})", (name,))
 
 
-def check_schema(applied: Collection[str] | None, dialect: str, where: str) -> None:
+def check_schema(applied: Collection[str] | None, dialect: str, where: str, url: str) -> None:
     """Raise :class:`SchemaError` unless every shipped migration is among ``applied`` (None: the database
-    has no ``schema_migrations`` table at all). One line each, naming what to run."""
+    has no ``schema_migrations`` table at all). One line each, naming what to run, with ``url``."""
     if applied is None or FIRST not in applied:
         raise SchemaError(
             f"{where} is not a mailfate database, and a command that only reads creates nothing in it: "
-            "check --db, or create mailfate's tables there with: mailfate migrate --db URL"
+            f"check --db, or create mailfate's tables there with: {migrate_command(url)}"
         )
     behind = [name for name, _ in migrations(dialect) if name not in applied]
     if behind:
         raise SchemaError(
             f"{where} holds an older mailfate schema ({len(behind)} migration{'s' if len(behind) > 1 else ''} "
             f"behind, next {behind[0]}), and a command that only reads does not upgrade it: "
-            "run mailfate migrate --db URL (or any command that writes)"
+            f"run {migrate_command(url)} (or any command that writes)"
         )
+
+
+def migrate_command(url: str) -> str:
+    """The command that migrates the database at ``url``, ready to paste (its password hidden, if any)."""
+    return f"mailfate migrate --db {shlex.quote(redact_url(url))}"
 
 
 #: What the splitter must see whole: a quoted string, a dollar-quoted body, or a word that opens or

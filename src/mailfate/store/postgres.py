@@ -92,7 +92,7 @@ class PostgresStore(SqlStore):
                 with first.transaction():
                     self._migrate(_Transaction(first), where)
             else:
-                check_schema(_applied(first), "postgres", where)
+                check_schema(_applied(first), "postgres", where, url)
         with _storage_errors("cannot connect to PostgreSQL"):
             self._pool = ConnectionPool(
                 url, min_size=1, max_size=max_connections, open=False, timeout=10, kwargs={"autocommit": True}

@@ -20,7 +20,7 @@ from mailfate.core.suppression import Policy
 from mailfate.errors import SchemaError, StorageBusy, StorageError, UnstorableData, UsageError
 from mailfate.store import sql
 from mailfate.store.common import SqlStore
-from mailfate.store.migrate import apply_migrations, check_schema
+from mailfate.store.migrate import apply_migrations, check_schema, migrate_command
 
 
 def sqlite_path(url: str) -> str:
@@ -193,7 +193,7 @@ class SQLiteStore(SqlStore):
         if not Path(self.path).is_file():
             raise SchemaError(
                 f"no mailfate database at {self.path} (no such file), and a command that only reads creates "
-                "none: check --db, or create it with: mailfate migrate --db URL"
+                f"none: check --db, or create it with: {migrate_command(self.url)}"
             )
         applied: list[str] | None = None
         try:
@@ -207,7 +207,7 @@ class SQLiteStore(SqlStore):
             raise  # locked, unreadable: a storage error, said as such by _storage_errors
         except sqlite3.DatabaseError as exc:  # "file is not a database"
             raise SchemaError(f"{self.path} is not a mailfate database: {exc}") from exc
-        check_schema(applied, "sqlite", self.path)
+        check_schema(applied, "sqlite", self.path, self.url)
 
     def close(self) -> None:
         writer = getattr(self, "_writer", None)  # None when opening failed half way
