@@ -118,3 +118,16 @@ def test_every_docs_page_is_linked_from_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
     for page in (ROOT / "docs").rglob("*.md"):
         assert f"({page.relative_to(ROOT)})" in readme, f"README does not link {page.relative_to(ROOT)}"
+
+
+def test_the_package_namespace_is_what_all_lists_and_its_submodules() -> None:
+    """``dir(mailfate)`` shows the public API, not the names its own code needed (``Iterable``,
+    ``annotations``, ``Settings``)."""
+    import types
+
+    import mailfate
+
+    public = {name for name in dir(mailfate) if not name.startswith("__")}
+    modules = {name for name in public if isinstance(getattr(mailfate, name), types.ModuleType)}
+    assert public - modules == set(mailfate.__all__) - {"__version__"}
+    assert {"annotations", "Iterable", "Settings"} & public == set()
