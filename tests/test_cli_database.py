@@ -241,7 +241,7 @@ def count(url: str, table: str) -> int:
         return int(row[0])
 
 
-def prune(url: str, *argv: str, answer: bytes | None = None) -> tuple[int, str]:
+def prune(url: str, *argv: str, answer: bytes | None = None) -> tuple[int, str, str]:
     """``mailfate prune`` as a user runs it: without a terminal, or (``answer``) typing at one."""
     import os
     import pty
@@ -249,46 +249,52 @@ def prune(url: str, *argv: str, answer: bytes | None = None) -> tuple[int, str]:
     if answer is None:
         done = subprocess.run([EXE, "prune", *argv, "--db", url], stdin=subprocess.DEVNULL, capture_output=True,
                               text=True, timeout=60, check=False)  # fmt: skip
-        return done.returncode, done.stderr
+        return done.returncode, done.stdout, done.stderr
     terminal, tty = pty.openpty()
     try:
         process = subprocess.Popen([EXE, "prune", *argv, "--db", url], stdin=tty, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True)  # fmt: skip
         os.write(terminal, answer)
-        _, err = process.communicate(timeout=60)
-        return process.returncode, err
+        out, err = process.communicate(timeout=60)
+        return process.returncode, out, err
     finally:
         os.close(terminal)
         os.close(tty)
 
 
-def test_prune_asks_before_a_recent_cut_off(store_url: str, tmp_path: Path) -> None:
+def test_prune_asks_at_a_terminal_and_proceeds_without_one(store_url: str, tmp_path: Path) -> None:
+    """A recent cut-off: a person at a terminal is asked; a script (no terminal) is obeyed, and told
+    what was deleted; an old cut-off is never asked about."""
     path = tmp_path / "some.jsonl"
     path.write_text(
         '{"eventType": "Send", "mail": {"timestamp": "2026-11-20T10:00:00.000Z", "messageId": "m-1", '
         '"source": "a@example.com", "destination": ["b@example.com"]}, "send": {}}\nnot json\n'
     )
-    subprocess.run([EXE, "ingest", str(path), "--db", store_url], capture_output=True, timeout=60, check=False)
-    kept = (count(store_url, "records"), count(store_url, "quarantine"))
-    assert kept == (1, 1)
 
-    code, err = prune(store_url, "--older-than", "0")
-    assert code == 2
-    assert "add --yes to confirm" in err
-    assert (count(store_url, "records"), count(store_url, "quarantine")) == kept
+    def load() -> tuple[int, int]:
+        subprocess.run([EXE, "ingest", str(path), "--db", store_url], capture_output=True, timeout=60, check=False)
+        return count(store_url, "records"), count(store_url, "quarantine")
 
-    code, err = prune(store_url, "--older-than", "0.5", answer=b"n\n")
+    assert load() == (1, 1)
+    code, _, err = prune(store_url, "--older-than", "0.5", answer=b"n\n")
     assert code == 1
     assert "Delete them? [y/N]" in err
     assert "nothing deleted" in err
-    assert (count(store_url, "records"), count(store_url, "quarantine")) == kept
+    assert (count(store_url, "records"), count(store_url, "quarantine")) == (1, 1)
 
-    code, _ = prune(store_url, "--older-than", "30")  # an old cut-off: done without asking
-    assert code == 0
-    assert (count(store_url, "records"), count(store_url, "quarantine")) == kept
+    code, out, _ = prune(store_url, "--older-than", "30")  # an old cut-off: done without asking
+    assert (code, out.split(" received")[0]) == (0, "deleted 0 raw records and 0 quarantined ones")
+    assert (count(store_url, "records"), count(store_url, "quarantine")) == (1, 1)
 
-    code, _ = prune(store_url, "--older-than", "0", answer=b"y\n")
+    code, out, err = prune(store_url, "--older-than", "0")  # no terminal, no --yes: as a contract test runs it
+    assert (code, err) == (0, "")
+    assert out.startswith("deleted 1 raw records and 1 quarantined ones received before ")
+    assert (count(store_url, "records"), count(store_url, "quarantine")) == (0, 0)
+
+    assert load() == (1, 1)
+    code, out, _ = prune(store_url, "--older-than", "0", answer=b"y\n")
     assert code == 0
+    assert out.startswith("deleted 1 raw records and 1 quarantined ones")
     assert (count(store_url, "records"), count(store_url, "quarantine")) == (0, 0)
 
 
