@@ -9,13 +9,17 @@ and exits 0, since being asked to stop is not a failure.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import gc
 import ipaddress
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -115,6 +119,7 @@ def serve(host: str, port: int, workers: int = 1, db: str | None = None) -> int:
             "mailfate.weak_api_token", extra={"fields": {"length": len(settings.api_token), "advice": advice}}
         )
     stopped_by = None
+    metrics_dir = None
     previous = signal.signal(signal.SIGTERM, _stop)
     try:
         if workers == 1:
@@ -131,6 +136,7 @@ def serve(host: str, port: int, workers: int = 1, db: str | None = None) -> int:
 
             # Open (and migrate) the database once here: a failure is one line, not one per worker.
             open_store(settings.database_url, policy=settings.policy).close()
+            metrics_dir = shared_metrics()
             config = uvicorn.Config("mailfate.web.app:factory", factory=True, workers=workers, **options)
             _started(host, port, workers)
             Multiprocess(config, sockets=[sock]).run()  # stops its workers on SIGTERM and SIGINT, and returns
@@ -141,8 +147,38 @@ def serve(host: str, port: int, workers: int = 1, db: str | None = None) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         sock.close()
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     logger.info("mailfate.stopped", extra={"fields": {"signal": stopped_by} if stopped_by else {}})
     return 0
+
+
+#: The directories where the workers of one run share their counts: one per run, named after its process.
+METRICS_PREFIX = "mailfate-metrics-"
+
+
+def shared_metrics() -> str:
+    """A new directory for this run's workers to write their counts to (docs/operations.md), set in the
+    environment they start with. Directories left by earlier runs whose process is gone are removed."""
+    temp = Path(tempfile.gettempdir())
+    for old in temp.glob(f"{METRICS_PREFIX}*-*"):
+        pid = old.name[len(METRICS_PREFIX) :].split("-", 1)[0]
+        with contextlib.suppress(OSError):
+            if pid.isdigit() and old.stat().st_uid == os.getuid() and not _alive(int(pid)):
+                shutil.rmtree(old, ignore_errors=True)
+    directory = tempfile.mkdtemp(prefix=f"{METRICS_PREFIX}{os.getpid()}-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    return directory
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 class _Stopped(Exception):

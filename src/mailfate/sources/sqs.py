@@ -29,6 +29,7 @@ from mailfate.errors import (
     VerificationError,
 )
 from mailfate.logs import logger
+from mailfate.metrics import DUPLICATES, INGEST_SECONDS, RECEIVED, SQS_CONSUMED
 from mailfate.sns.envelope import sns_message
 from mailfate.sns.verify import Verifier
 from mailfate.sources.parse import parse_record
@@ -142,6 +143,7 @@ class SqsConsumer:
         self.wait_seconds = wait_seconds
         self.sleep = sleep
         self.stats = ConsumeStats()
+        self._consumed = SQS_CONSUMED.labels(queue_url.rstrip("/").rsplit("/", 1)[-1])
 
     def check(self) -> None:
         """Fail at once, with the reason, when the queue cannot be used (QueueUnusable), rather than
@@ -202,6 +204,7 @@ class SqsConsumer:
         messages = response.get("Messages", [])
         if not messages:
             return 0
+        started = time.perf_counter()
         kept: list[dict[str, Any]] = []
         items: list[Record | Rejected] = []
         for m in messages:
@@ -212,6 +215,7 @@ class SqsConsumer:
                 logger.warning("sqs.certificate_unavailable", extra={"fields": {"reason": str(exc)}})
         result = self.store.ingest(items, now()) if items else IngestResult()  # StorageError: none deleted
         self._delete(kept)
+        _count(len(messages), result, time.perf_counter() - started, self._consumed)
         self.stats.received += len(messages)
         self.stats.stored += result.records
         self.stats.duplicates += result.duplicates
@@ -234,6 +238,17 @@ class SqsConsumer:
             return
         if response.get("Failed"):
             logger.warning("sqs.delete_failed", extra={"fields": {"failed": len(response["Failed"])}})
+
+
+def _count(received: int, result: IngestResult, seconds: float, consumed: Any) -> None:
+    consumed.inc(received)
+    for outcome, n in (("stored", result.records), ("duplicate", result.duplicates),
+                       ("quarantined", result.quarantined)):  # fmt: skip
+        if n:
+            RECEIVED.labels("sqs", outcome).inc(n)
+    if result.duplicates:
+        DUPLICATES.labels("sqs").inc(result.duplicates)
+    INGEST_SECONDS.labels("sqs").observe(seconds)
 
 
 class _Transient(Exception):

@@ -16,6 +16,7 @@ from mailfate.core.stats import Stats, StatsQuery
 from mailfate.core.suppression import Action, Policy, Suppression
 from mailfate.core.views import IngestResult, MessagePage, MessageView, QuarantineItem, RecipientView
 from mailfate.errors import UsageError
+from mailfate.store.gauges import Readings
 from mailfate.store.listing import FIRST_PART, RECIPIENT_LIMIT, ActivityQuery, Filters, MessagePart, MessageQuery
 from mailfate.store.outbox import Delivery
 from mailfate.store.sql import PreparedBatch
@@ -68,6 +69,10 @@ class Store(Protocol):
 
     def quarantine_usage(self) -> tuple[int, int]:
         """What the quarantine costs, in bytes (bodies, texts and a fixed overhead per row), and its rows."""
+        ...
+
+    def readings(self, urls: Sequence[str]) -> Readings:
+        """What a monitoring scrape reads: the quarantine's size, the feed's head, each URL's backlog."""
         ...
 
     def trim_quarantine(self, max_bytes: int | None, before: str | None) -> tuple[int, int]:

@@ -21,6 +21,7 @@ from mailfate.core.views import IngestResult
 from mailfate.errors import RecordConflict, UnstorableData
 from mailfate.store import feed, insights, sql, suppressions, terms
 from mailfate.store.alerts import ReputationAlerts
+from mailfate.store.gauges import GaugeQueries
 from mailfate.store.outbox import Outbox
 from mailfate.store.pages import PagedReads
 from mailfate.store.quarantine import QuarantineStore, insert_quarantined
@@ -36,6 +37,7 @@ class SqlStore(
     insights.InsightQueries,
     ReputationQueries,
     ReputationAlerts,
+    GaugeQueries,
     ABC,
 ):
     url: str

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mailfate.logs import configure, logger, redact_url
+from mailfate.metrics import SNS
 from mailfate.outbound.alerts import ReputationWatch
 from mailfate.outbound.webhooks import WebhookSender
 from mailfate.settings import Settings, unknown_settings
@@ -24,6 +25,7 @@ from mailfate.web import connections, dashboard
 from mailfate.web.api import Api
 from mailfate.web.commit import CommitQueue
 from mailfate.web.guards import Guards
+from mailfate.web.metrics import Metrics
 from mailfate.web.openapi import PATHS, document
 from mailfate.web.responses import error, ok
 from mailfate.web.sns_endpoint import Receive, Scope, Send, SnsWebhook
@@ -95,6 +97,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     watch = ReputationWatch(store, settings.alerts, settings.alert_interval)
     urls = (*webhooks.urls, *webhooks.alert_urls) if webhooks else ()
     api = Api(store, settings.api_token, settings.policy, urls, settings.mx_lookup())
+    metrics = Metrics(store, settings.alerts, urls)
     openapi = document()
 
     async def openapi_json(request: Request) -> Response:
@@ -117,6 +120,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             if sender:
                 sender.stop()  # what it has not sent stays in the outbox for the next start
             commits.close()
+            SNS.flush()  # the last requests' counts, for the workers that go on
             store.close()  # no commit is pending: a request is answered only after its batch is written
 
     routes = [
@@ -137,6 +141,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         Route("/api/diagnostics", api.guard(api.diagnostics), methods=["GET"]),
         Route("/api/changes", api.guard(api.changes), methods=["GET"]),
         Route("/api/webhooks", api.guard(api.webhooks), methods=["GET"]),
+        Route("/metrics", api.guard(metrics), methods=["GET"]),
         Route("/healthz", api.healthz, methods=["GET"]),
         Route("/readyz", api.readyz, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),

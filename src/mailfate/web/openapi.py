@@ -243,6 +243,18 @@ PATHS: dict[str, Any] = {
             "responses": {"200": {"description": "HTML", "content": {"text/html": {}}}},
         }
     },
+    "/metrics": {
+        "get": {
+            "summary": "Counters and gauges in the Prometheus text format: records received, refusals, duplicates, "
+            "ingest latency, SQS messages consumed, the quarantine, the webhook backlog, the feed's head, and the "
+            "reputation rates and levels (docs/operations.md)",
+            "responses": {
+                "200": {"description": "the metrics", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                "401": _ERRORS["401"],
+                "503": _ERRORS["503"],
+            },
+        }
+    },
     "/healthz": {"get": {"summary": "The process is up", "security": [], "responses": {"200": {"description": "up"}}}},
     "/readyz": {
         "get": {

@@ -11,10 +11,12 @@ directly, past the framework's middleware (see app.py).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hmac
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +28,7 @@ from mailfate.core.jsonutil import loads
 from mailfate.core.model import Rejected
 from mailfate.errors import CertificateUnavailable, ConfirmationFailed, PayloadError, StorageError, VerificationError
 from mailfate.logs import logger
+from mailfate.metrics import FLUSH_SECONDS, SNS
 from mailfate.sns.confirm import Confirmer
 from mailfate.sns.envelope import SnsMessage, check_subscribe_url, looks_like_sns, sns_message
 from mailfate.sns.verify import Verifier
@@ -41,11 +44,15 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 class _Refused(Exception):
-    """A refusal; ``body`` (the bytes as received) goes to quarantine when given."""
+    """A refusal; ``kind`` names its reason for the metrics (a few fixed words, where ``reason`` is the
+    text the client reads); ``body`` (the bytes as received) goes to quarantine when given."""
 
-    def __init__(self, status: int, reason: str, body: bytes | None = None, authenticated: bool = False) -> None:
+    def __init__(
+        self, status: int, kind: str, reason: str, body: bytes | None = None, authenticated: bool = False
+    ) -> None:
         super().__init__(reason)
-        self.status, self.reason, self.body, self.authenticated = status, reason, body, authenticated
+        self.status, self.kind, self.reason, self.body = status, kind, reason, body
+        self.authenticated = authenticated
 
 
 @dataclass
@@ -57,6 +64,7 @@ class SnsWebhook:
     auto_confirm: bool = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
         headers: dict[str, str] = {}
         repeated: set[str] = set()
         for k, v in scope["headers"]:
@@ -68,18 +76,24 @@ class SnsWebhook:
         extra: list[tuple[bytes, bytes]] = []
         try:
             if repeated & _CHECKED_HEADERS:
-                raise _Refused(400, f"header {sorted(repeated & _CHECKED_HEADERS)[0]} given more than once")
+                raise _Refused(400, "headers", f"header {sorted(repeated & _CHECKED_HEADERS)[0]} given more than once")
             status, body = await self._handle(headers, receive, log)
         except _Refused as refused:
             status, body = await self._refuse(refused, log)
+            refusal = refused.kind
             if status == 401:
                 extra.append((b"www-authenticate", b'Basic realm="mailfate"'))
         except StorageError as exc:
             log.update(outcome="storage_unavailable", reason=str(exc))
             status, body = 503, {"error": "storage unavailable; retry later", "status": 503}
+            refusal = "storage_unavailable"
         except Exception:  # never a traceback to the client; SNS retries a 500
             logger.exception("unhandled error", extra={"path": "/sns"})
             status, body = 500, {"error": "internal error", "status": 500}
+            refusal = "error"
+        else:
+            refusal = "unstorable" if status >= 400 else ""
+        _count(log.get("outcome"), refusal, time.perf_counter() - started)
         log["status"] = status
         logger.log(logging.INFO if status < 400 else logging.WARNING, "sns.request", extra={"fields": log})
         try:
@@ -107,17 +121,17 @@ class SnsWebhook:
         try:
             envelope = loads(body)
         except ValueError as exc:
-            raise _Refused(400, f"body is not JSON: {str(exc)[:200]}", body) from exc
+            raise _Refused(400, "not_json", f"body is not JSON: {str(exc)[:200]}", body) from exc
         if not looks_like_sns(envelope):
             raw = headers.get("x-amz-sns-rawdelivery", "").lower() == "true" or _looks_like_ses(envelope)
             reason = "raw message delivery is on: turn it off so messages can be verified" if raw else ""
-            raise _Refused(400, reason or "not an SNS message", body)
+            raise _Refused(400, "not_sns", reason or "not an SNS message", body)
         try:
             message = sns_message(envelope)
         except PayloadError as exc:
-            raise _Refused(400, str(exc)[:300], body) from exc
+            raise _Refused(400, "malformed", str(exc)[:300], body) from exc
         except VerificationError as exc:
-            raise _Refused(403, str(exc)) from exc
+            raise _Refused(403, "signature", str(exc)) from exc
         log.update(sns_message_id=message.message_id, type=message.type, topic=message.topic.arn)
         _check_headers(headers, message)
         await self._verify(message)
@@ -134,7 +148,7 @@ class SnsWebhook:
         given = headers.get("authorization", "")
         # SNS sends credentials only after it has seen a 401 with a Basic challenge.
         if not hmac.compare_digest(given.encode(), f"Basic {expected}".encode()):
-            raise _Refused(401, "basic authentication required")
+            raise _Refused(401, "auth", "basic authentication required")
 
     async def _verify(self, message: SnsMessage) -> None:
         try:
@@ -143,9 +157,9 @@ class SnsWebhook:
             else:
                 self.verifier.verify(message)
         except VerificationError as exc:
-            raise _Refused(403, f"{type(exc).__name__}: {exc}") from exc
+            raise _Refused(403, "signature", f"{type(exc).__name__}: {exc}") from exc
         except CertificateUnavailable as exc:
-            raise _Refused(503, str(exc)) from exc
+            raise _Refused(503, "certificate_unavailable", str(exc)) from exc
 
     async def _notification(
         self, envelope: dict[str, Any], text: str, log: dict[str, Any]
@@ -153,7 +167,7 @@ class SnsWebhook:
         try:
             record = parse_record(envelope, text, "sns")
         except Exception as exc:  # genuine, but not understood (or a bug): kept, never a 500
-            raise _Refused(400, _reason(exc), body=text.encode(), authenticated=True) from exc
+            raise _Refused(400, "unknown_shape", _reason(exc), body=text.encode(), authenticated=True) from exc
         (outcome,) = await self.commits.submit([record])
         if outcome == "quarantined":  # genuine, but its key is taken by other content, or unstorable
             log.update(outcome=outcome)
@@ -175,20 +189,20 @@ class SnsWebhook:
             try:  # refuse a SubscribeURL that is not SNS's own before anything is stored
                 check_subscribe_url(message.subscribe_url or "", message)
             except VerificationError as exc:
-                raise _Refused(403, f"{type(exc).__name__}: {exc}") from exc
+                raise _Refused(403, "signature", f"{type(exc).__name__}: {exc}") from exc
         try:
             record = parse_record(envelope, text, "sns")
         except Exception as exc:  # genuine, but not understood (or a bug): kept, never a 500
-            raise _Refused(400, _reason(exc), body=text.encode(), authenticated=True) from exc
+            raise _Refused(400, "unknown_shape", _reason(exc), body=text.encode(), authenticated=True) from exc
         (outcome,) = await self.commits.submit([record])
         action = "recorded"
         if confirming:
             try:
                 action = await run_in_threadpool(self.confirmer.confirm, message)
             except ConfirmationFailed as exc:
-                raise _Refused(503, str(exc)) from exc
+                raise _Refused(503, "confirmation_failed", str(exc)) from exc
             except VerificationError as exc:
-                raise _Refused(403, str(exc)) from exc
+                raise _Refused(403, "signature", str(exc)) from exc
         log.update(outcome=outcome, action=action)
         return 200, {"outcome": outcome, "subscription": action}
 
@@ -204,20 +218,25 @@ class SnsWebhook:
 async def _read_body(headers: Mapping[str, str], receive: Receive) -> bytes:
     declared = headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise _Refused(413, f"body larger than {MAX_BODY_BYTES} bytes")
+        raise _Refused(413, "too_large", f"body larger than {MAX_BODY_BYTES} bytes")
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise _Refused(400, "client disconnected before the body was complete")
+            raise _Refused(400, "disconnected", "client disconnected before the body was complete")
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            raise _Refused(413, f"body larger than {MAX_BODY_BYTES} bytes")
+            raise _Refused(413, "too_large", f"body larger than {MAX_BODY_BYTES} bytes")
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+def _count(outcome: str | None, refusal: str, seconds: float) -> None:
+    if SNS.count(outcome, refusal, seconds):
+        asyncio.get_running_loop().call_later(FLUSH_SECONDS, SNS.flush)
 
 
 def _reason(exc: Exception) -> str:
@@ -244,4 +263,4 @@ def _check_headers(headers: Mapping[str, str], message: SnsMessage) -> None:
     ):
         given = headers.get(header)
         if given is not None and given != value:
-            raise _Refused(400, f"header {header} disagrees with the body")
+            raise _Refused(400, "headers", f"header {header} disagrees with the body")

@@ -1,0 +1,139 @@
+"""``GET /metrics``: the Prometheus text format (docs/operations.md).
+
+Two kinds of figures. Counters (records received, refusals, duplicates, the ingest latency histogram)
+are kept by the processes that receive, in :mod:`mailfate.metrics`: with ``serve --workers N`` every
+worker writes them to the run's own directory, so whichever worker answers the scrape sums them all
+(another worker's latest requests reach it within :data:`~mailfate.metrics.FLUSH_SECONDS`).
+Gauges whose truth is the database (the quarantine's size, the feed's head, each webhook's backlog,
+the rates and levels of the alert window) are read from it at scrape time, so every process and every
+machine on one database reports the same.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.registry import Collector
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from mailfate.core.alerts import AlertPolicy
+from mailfate.core.stats import Figures, StatsQuery
+from mailfate.core.timestamps import format_timestamp, parse_timestamp
+from mailfate.metrics import SNS, counters
+from mailfate.store import Store
+
+#: The rates and levels cost a count over the alert window: computed at most this often per process.
+REPUTATION_TTL = 15.0
+#: How a level is said as a number (so that an alerting rule can say ``>= 1``).
+LEVELS = {"healthy": 0, "under_review": 1, "pause_risk": 2}
+
+
+class Metrics:
+    def __init__(self, store: Store, policy: AlertPolicy, webhook_urls: Sequence[str] = ()) -> None:
+        self.store = store
+        self.policy = policy
+        self.webhook_urls = tuple(webhook_urls)
+        self._reputation: tuple[float, dict[str | None, Figures]] | None = None
+        self._lock = threading.Lock()
+
+    async def __call__(self, request: Request) -> Response:
+        SNS.flush()  # this process's latest counts, on the loop that keeps them (other workers' wait <= 0.25 s)
+        body = await run_in_threadpool(self.exposition)
+        return Response(body, media_type=CONTENT_TYPE_PLAIN_0_0_4)
+
+    def exposition(self) -> bytes:
+        gauges = CollectorRegistry(auto_describe=False)
+        gauges.register(_DatabaseGauges(self))
+        database = generate_latest(gauges)  # first: a storage failure is a 503, not half an answer
+        return generate_latest(counters()) + database
+
+    def reputation(self) -> dict[str | None, Figures]:
+        """The figures of all mail (None) and of each configuration set over the alert window."""
+        with self._lock:  # concurrent scrapes wait for one count rather than each running it
+            cached = self._reputation
+            if cached is not None and time.monotonic() - cached[0] < REPUTATION_TTL:
+                return cached[1]
+            now = datetime.now(UTC)
+            stats = self.store.stats(
+                StatsQuery(format_timestamp(now - self.policy.window), format_timestamp(now), "configuration_set")
+            )
+            scopes: dict[str | None, Figures] = {None: stats.totals}
+            scopes.update((g.key, g) for g in stats.groups if g.key is not None)
+            self._reputation = (time.monotonic(), scopes)
+            return scopes
+
+
+class _DatabaseGauges(Collector):
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        m = self.metrics
+        readings = m.store.readings(m.webhook_urls)
+        yield GaugeMetricFamily(
+            "mailfate_quarantine_bytes",
+            "What the quarantine holds, as its size budget counts it",
+            readings.quarantine_bytes,
+        )
+        yield GaugeMetricFamily("mailfate_quarantine_records", "Records in the quarantine", readings.quarantine_rows)
+        yield GaugeMetricFamily(
+            "mailfate_feed_head", "Sequence number of the last change in the feed", readings.feed_head
+        )
+        labels = ["webhook", "host"]
+        backlog = GaugeMetricFamily(
+            "mailfate_webhook_backlog",
+            "Changes still to deliver to a webhook (outbox and not yet copied)",
+            labels=labels,
+        )
+        failed = GaugeMetricFamily("mailfate_webhook_failed", "Changes a webhook was given up on", labels=labels)
+        oldest = GaugeMetricFamily(
+            "mailfate_webhook_oldest_pending_seconds",
+            "Age of the oldest change still to deliver (0: none)",
+            labels=labels,
+        )
+        now = datetime.now(UTC)
+        for position, b in enumerate(readings.backlogs, 1):
+            # A webhook by its position in the settings and its host: a chat URL's path is its secret.
+            names = [str(position), urlsplit(b.url).hostname or ""]
+            backlog.add_metric(names, b.pending)
+            failed.add_metric(names, b.failed)
+            age = (now - parse_timestamp(b.oldest_at)).total_seconds() if b.oldest_at else 0.0
+            oldest.add_metric(names, max(0.0, age))
+        yield from (backlog, failed, oldest)
+        yield from _reputation(m.reputation(), m.policy)
+
+
+def _reputation(scopes: dict[str | None, Figures], policy: AlertPolicy) -> Iterator[GaugeMetricFamily]:
+    window = f" over the last {policy.window.total_seconds() / 3600:g} hours of sending"
+    recipients = GaugeMetricFamily(
+        "mailfate_reputation_recipients",
+        f"Recipients sent{window} (the rates' denominator; alerts need MAILFATE_ALERT_MIN_VOLUME)",
+        labels=["configuration_set"],
+    )
+    rate = GaugeMetricFamily(
+        "mailfate_reputation_rate",
+        f"Bounce and complaint rate{window}, as a fraction (configuration_set empty: all mail)",
+        labels=["metric", "configuration_set"],
+    )
+    level = GaugeMetricFamily(
+        "mailfate_reputation_level",
+        f"Reputation level{window}: 0 healthy, 1 under review, 2 at risk of a pause",
+        labels=["metric", "configuration_set"],
+    )
+    for key, figures in sorted(scopes.items(), key=lambda item: item[0] or ""):
+        body = figures.to_json()
+        scope = key or ""
+        recipients.add_metric([scope], figures.counts["sent"] - figures.counts["excluded_sent"])
+        for metric in ("bounce", "complaint"):
+            rate.add_metric([metric, scope], body[f"{metric}_rate"])
+            level.add_metric([metric, scope], LEVELS[body[f"{metric}_level"]])
+    yield from (recipients, rate, level)

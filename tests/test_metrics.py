@@ -1,0 +1,217 @@
+"""``GET /metrics`` (docs/operations.md): the Prometheus text format, read back with prometheus-client's own
+parser; counters that match what was sent to real server processes (one worker and two), gauges read
+from the database, and the same bearer token as the API."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client.mmap_dict import MmapedDict
+from prometheus_client.parser import text_string_to_metric_families
+
+from mailfate.metrics import FLUSH_SECONDS
+from mailfate.store import Store
+from mailfate.testing import bounce_event, event, sns_envelope
+
+from .conftest import ingest
+from .support import TOPIC, Server, Signer, post_sns, request
+
+Start = Callable[..., Server]
+
+
+def scrape(port: int, headers: dict[str, str] | None = None) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of one scrape, by name and labels."""
+    response = request(port, "GET", "/metrics", headers=headers)
+    assert response.status == 200, response.body
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    samples = {}
+    for family in text_string_to_metric_families(response.body.decode()):
+        for s in family.samples:
+            samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return samples
+
+
+def received(samples: dict[Any, float], transport: str, outcome: str) -> float:
+    return samples.get(("mailfate_records_received_total", (("outcome", outcome), ("transport", transport))), 0.0)
+
+
+def _notification(n: int, bounced: bool) -> dict[str, Any]:
+    stamp = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    to = [f"r{n}@example.com"]
+    ses = bounce_event(f"m-{n}", to, stamp, "Permanent", "General", "5.1.1", sent_at=stamp) if bounced else (
+        event("Delivery", f"m-{n}", to, stamp, sent_at=stamp))  # fmt: skip
+    return sns_envelope(ses, topic_arn=TOPIC, message_id=f"00000000-0000-4000-8000-{n:012d}")
+
+
+def _stored(counts: Path) -> float:
+    """What one worker's file says it stored."""
+    return sum(
+        value
+        for key, value, _, _ in MmapedDict.read_all_values_from_file(str(counts))
+        if json.loads(key)[1:3] == ["mailfate_records_received_total", {"outcome": "stored", "transport": "sns"}]
+    )
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("workers", [1, 2])
+def test_counters_match_what_was_sent(
+    servers: Start, signer: Signer, store_url: str, tmp_path: Path, workers: int
+) -> None:
+    """40 stored (4 of them bounces), 10 sent again, 5 forged, 3 not JSON: over many connections, so
+    that both workers take some; every scrape, whichever worker answers it, says the same."""
+    db = store_url if store_url.startswith("postgresql") else f"sqlite:///{tmp_path / 'metrics.db'}"
+    server = servers(db=db, workers=workers)
+    signed = [signer.sign(_notification(n, bounced=n % 10 == 0)) for n in range(40)]
+    forged = []
+    for n in range(40, 45):
+        envelope = signer.sign(_notification(n, bounced=False))
+        envelope["Message"] = envelope["Message"].replace("r4", "x4")
+        forged.append(envelope)
+    bodies: list[dict[str, Any] | bytes] = [*signed, *signed[:10], *forged, *[b"{not json"] * 3]
+    with ThreadPoolExecutor(8) as pool:  # each post is a new connection: the kernel spreads them
+        statuses = list(pool.map(lambda body: post_sns(server.port, body).status, bodies))
+    assert statuses.count(200) == 50
+    assert statuses.count(403) == 5
+    assert statuses.count(400) == 3
+
+    time.sleep(2 * FLUSH_SECONDS)  # each worker adds its latest counts to the shared ones this often
+    scrapes = [scrape(server.port) for _ in range(12)]
+    assert all(s == scrapes[0] for s in scrapes[1:])  # counters and gauges alike: the answer does not vary
+    samples = scrapes[0]
+    assert received(samples, "sns", "stored") == 40
+    assert received(samples, "sns", "duplicate") == 10
+    assert received(samples, "sns", "refused") == 5  # forged: never stored
+    assert received(samples, "sns", "quarantined") == 3  # not JSON: kept for a person to look at
+    assert samples[("mailfate_duplicates_total", (("transport", "sns"),))] == 10
+    assert samples[("mailfate_refusals_total", (("reason", "signature"),))] == 5
+    assert samples[("mailfate_refusals_total", (("reason", "not_json"),))] == 3
+    assert samples[("mailfate_ingest_seconds_count", (("transport", "sns"),))] == len(bodies)
+    assert samples[("mailfate_ingest_seconds_bucket", (("le", "+Inf"), ("transport", "sns")))] == len(bodies)
+    assert 0 < samples[("mailfate_ingest_seconds_sum", (("transport", "sns"),))] < 60
+
+    # The gauges are the database's figures.
+    assert samples[("mailfate_quarantine_records", ())] == len(request(server.port, "GET", "/api/quarantine").json())
+    assert samples[("mailfate_quarantine_bytes", ())] > 3 * len(b"{not json")
+    changes = request(server.port, "GET", "/api/changes?limit=1000").json()
+    assert samples[("mailfate_feed_head", ())] <= changes[-1]["seq"]
+    assert samples[("mailfate_reputation_recipients", (("configuration_set", ""),))] == 40
+    assert samples[("mailfate_reputation_rate", (("configuration_set", ""), ("metric", "bounce")))] == 0.1
+    assert samples[("mailfate_reputation_level", (("configuration_set", ""), ("metric", "bounce")))] == 2
+    assert samples[("mailfate_reputation_level", (("configuration_set", ""), ("metric", "complaint")))] == 0
+
+    shared = list(Path(tempfile.gettempdir()).glob(f"mailfate-metrics-{server.process.pid}-*"))  # type: ignore[union-attr]
+    if workers == 2:  # one directory for the run, a file per worker, each with its share; gone when it stops
+        assert len(shared) == 1
+        shares = [_stored(f) for f in sorted(shared[0].glob("counter_*.db"))]
+        assert len(shares) == 2
+        assert all(shares)
+        assert sum(shares) == 40
+    else:  # one process counts in memory
+        assert shared == []
+    server.stop()
+    assert not any(p.exists() for p in shared)
+
+
+@pytest.mark.server
+def test_metrics_need_the_token_like_the_api(servers: Start, signer: Signer) -> None:
+    server = servers(env={"MAILFATE_API_TOKEN": "a-token-of-sixteen-chars"})
+    assert post_sns(server.port, signer.sign(_notification(1, bounced=False))).status == 200
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        refused = request(server.port, "GET", "/metrics", headers=headers)
+        assert refused.status == 401
+        assert json.loads(refused.body) == {"error": "a valid bearer token is required", "status": 401}
+        assert refused.headers["www-authenticate"] == "Bearer"
+    samples = scrape(server.port, {"Authorization": "Bearer a-token-of-sixteen-chars"})
+    assert received(samples, "sns", "stored") == 1
+    unknown = request(
+        server.port, "GET", "/metrics?format=json", headers={"Authorization": "Bearer a-token-of-sixteen-chars"}
+    )
+    assert unknown.status == 400
+    assert "format" in unknown.json()["error"]
+
+
+def test_webhook_backlog_is_what_waits_and_since_when(store: Store) -> None:
+    """Changes not yet copied to an outbox count, as do those in it; a delivered one no longer does."""
+    url = "https://hooks.example.net/feed"
+    store.register_webhooks([url])
+    assert store.readings([url]).backlogs[0].pending == 0
+    ingest(store, [bounce_event("m-1", ["a@example.com", "b@example.com"], "2026-11-20T10:00:00Z",
+                                "Permanent", "General", "5.1.1")])  # fmt: skip
+    store.sequence()
+    before = store.readings([url])
+    (backlog,) = before.backlogs
+    changes = store.changes(0, 100)
+    assert before.feed_head == changes[-1].seq
+    assert backlog.pending == len(changes) > 0
+    assert backlog.failed == 0
+    assert backlog.oldest_at == changes[0].to_json()["at"]
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    assert store.fill_outbox(url, now) == len(changes)
+    assert store.readings([url]).backlogs[0].pending == len(changes)
+    (first, *_) = store.claim_deliveries(url, now, "9999-12-31T00:00:00.000Z")
+    store.delivered(first, now)
+    after = store.readings([url]).backlogs[0]
+    assert after.pending == len(changes) - 1
+    assert after.oldest_at is None or after.oldest_at >= backlog.oldest_at
+
+
+@pytest.mark.server
+def test_storage_trouble_is_counted_and_a_scrape_that_cannot_read_is_a_503(
+    servers: Start, signer: Signer, tmp_path: Path
+) -> None:
+    server = servers()
+    db = tmp_path / "server.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TRIGGER broken BEFORE INSERT ON records BEGIN SELECT RAISE(FAIL, 'disk full'); END")
+    assert post_sns(server.port, signer.sign(_notification(1, bounced=False))).status == 503
+    samples = scrape(server.port)
+    assert samples[("mailfate_refusals_total", (("reason", "storage_unavailable"),))] == 1
+    assert received(samples, "sns", "refused") == 1
+    assert received(samples, "sns", "stored") == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TRIGGER broken")
+        conn.execute("ALTER TABLE change_numbers RENAME TO change_numbers_away")
+    answer = request(server.port, "GET", "/metrics")
+    assert answer.status == 503
+    assert answer.json() == {"error": "storage unavailable; retry later", "status": 503}
+    with sqlite3.connect(db) as conn:
+        conn.execute("ALTER TABLE change_numbers_away RENAME TO change_numbers")
+    assert ("mailfate_feed_head", ()) in scrape(server.port)
+
+
+def test_a_tally_adds_what_observing_one_at_a_time_would() -> None:
+    """The hot path counts in plain numbers; a flush must give the histogram and counters observe() and
+    inc() would have, bucket bounds included (a value on a bound is in that bucket)."""
+    from prometheus_client import CollectorRegistry, Histogram
+
+    from mailfate.metrics import LATENCY_BOUNDS, REGISTRY, Tally
+
+    def sample(name: str, labels: dict[str, str]) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    seconds = [0.0, 0.001, 0.0011, 0.005, 0.05, 0.3, 10.0, 11.0, 0.02]
+    reference = Histogram("reference", "", buckets=LATENCY_BOUNDS, registry=CollectorRegistry())
+    tally = Tally("test")
+    for n, s in enumerate(seconds):
+        reference.observe(s)
+        tally.count(["stored", "duplicate", None][n % 3], "signature" if n % 3 == 2 else "", s)
+    tally.flush()
+    tally.flush()  # nothing twice
+    for bound in [*LATENCY_BOUNDS, float("inf")]:
+        le = "+Inf" if bound == float("inf") else str(bound)
+        expected = reference.collect()[0]
+        want = next(x.value for x in expected.samples if x.name == "reference_bucket" and x.labels["le"] == le)
+        assert sample("mailfate_ingest_seconds_bucket", {"transport": "test", "le": le}) == want
+    assert sample("mailfate_ingest_seconds_sum", {"transport": "test"}) == pytest.approx(sum(seconds))
+    assert sample("mailfate_records_received_total", {"transport": "test", "outcome": "stored"}) == 3
+    assert sample("mailfate_records_received_total", {"transport": "test", "outcome": "refused"}) == 3
+    assert sample("mailfate_duplicates_total", {"transport": "test"}) == 3
