@@ -15,12 +15,13 @@ from typing import Any
 
 import boto3
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from mailfate.sources.sqs import SqsConsumer, queue_region
 from mailfate.store import Store, open_store
 from mailfate.testing import SnsSigner, event, eventbridge_event, sns_envelope
 
-from .support import TOPIC
+from .support import TOPIC, free_port, request
 
 AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 
@@ -48,9 +49,9 @@ def consumers(tmp_path: Path, moto: str) -> Iterator[Callable[..., subprocess.Po
     """Start `mailfate consume sqs` processes; each one is stopped by its PID afterwards."""
     started: list[subprocess.Popen[bytes]] = []
 
-    def start(queue: str, db: str, *extra: str) -> subprocess.Popen[bytes]:
+    def start(queue: str, db: str, *extra: str, settings: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MAILFATE_", "AWS_"))}
-        env.update(AWS, AWS_ENDPOINT_URL_SQS=moto)
+        env.update(AWS, AWS_ENDPOINT_URL_SQS=moto, **(settings or {}))
         exe = Path(sys.executable).with_name("mailfate")
         with (tmp_path / f"consumer-{len(started)}.log").open("wb") as log:
             process = subprocess.Popen([str(exe), "consume", "sqs", queue, "--db", db, "--wait", "1", *extra],
@@ -106,6 +107,49 @@ def test_consumes_every_shape_quarantines_garbage_and_stops_on_sigterm(
         assert [q.location.startswith("sqs:") for q in store.quarantined()] == [True, True]  # type: ignore[union-attr]
     finally:
         store.close()
+
+
+def test_metrics_port_counts_what_was_consumed(
+    moto: str, consumers: Callable[..., subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    """consume sqs --metrics-port: GET /metrics (prometheus-client's parser reads it) counts each message
+    received, by what became of it; the API token guards it as it guards the API."""
+    client = sqs(moto)
+    queue = client.create_queue(QueueName="counted")["QueueUrl"]
+    bodies = mixed_bodies(12)
+    send_all(client, queue, [*bodies, "not json", *bodies[:4]])
+    port = free_port()
+    process = consumers(queue, f"sqlite:///{tmp_path / 'c.db'}", "--metrics-port", str(port),
+                        settings={"MAILFATE_API_TOKEN": "a-token-of-sixteen-chars"})  # fmt: skip
+    wait_for(lambda: backlog(client, queue) == 0)
+    token = {"Authorization": "Bearer a-token-of-sixteen-chars"}
+    wait_for(
+        lambda: _sample(request(port, "GET", "/metrics", headers=token), "mailfate_sqs_messages_consumed_total") == 17
+    )
+    answer = request(port, "GET", "/metrics", headers=token)
+    assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")
+    received = "mailfate_records_received_total"
+    assert _sample(answer, received, outcome="stored", transport="sqs") == 12
+    assert _sample(answer, received, outcome="duplicate", transport="sqs") == 4
+    assert _sample(answer, received, outcome="quarantined", transport="sqs") == 1
+    assert _sample(answer, "mailfate_duplicates_total", transport="sqs") == 4
+    assert _sample(answer, "mailfate_ingest_seconds_count", transport="sqs") >= 2  # one per batch of up to ten
+    refused = request(port, "GET", "/metrics")
+    assert refused.status == 401
+    assert refused.json() == {"error": "a valid bearer token is required", "status": 401}
+    assert request(port, "GET", "/metrics?x=1", headers=token).status == 400
+    assert request(port, "GET", "/api/stats", headers=token).status == 404
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+
+
+def _sample(answer: Any, name: str, **labels: str) -> float | None:
+    assert answer.status == 200, answer.body
+    for family in text_string_to_metric_families(answer.body.decode()):
+        for s in family.samples:
+            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
+                return float(s.value)
+    return None
 
 
 def test_two_consumers_one_queue_one_database(

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from mailfate.cli import render
 from mailfate.cli.base import MISSING, OK, Command, open_db, print_json
 from mailfate.core.views import IngestResult
+from mailfate.errors import UsageError
 from mailfate.settings import Settings
 from mailfate.sources.ingest import Throttle, VerifyEnvelopes, ingest_paths
+
+if TYPE_CHECKING:
+    from mailfate.web.metrics import MetricsServer
 
 
 def add_commands(command: Command) -> None:
@@ -27,6 +32,10 @@ def add_commands(command: Command) -> None:
     consume.add_argument("--wait", type=int, default=20, choices=range(0, 21), metavar="SECONDS",
                          help="long-poll wait, 0 to 20 (default 20)")  # fmt: skip
     consume.add_argument("--region", help="AWS region (default: from the queue URL)")
+    consume.add_argument("--metrics-port", type=int, metavar="PORT",
+                         help="serve GET /metrics (this consumer's counters) on this port")  # fmt: skip
+    consume.add_argument("--metrics-host", default="127.0.0.1", metavar="HOST",
+                         help="address for --metrics-port (default 127.0.0.1)")  # fmt: skip
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -78,6 +87,7 @@ def cmd_consume(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     configure(settings.log_level)
     check_queue_url(args.queue_url)  # QueueUnusable: one line, exit 1
+    metrics = _metrics_server(args.metrics_host, args.metrics_port, settings.api_token)
     client = sqs_client(args.queue_url, args.region)
     verifier = None
     if args.verify:
@@ -90,6 +100,8 @@ def cmd_consume(args: argparse.Namespace) -> int:
     sender = WebhookSender(store, settings.webhooks) if settings.webhooks else None
     watch = ReputationWatch(store, settings.alerts, settings.alert_interval)
     try:
+        if metrics:
+            metrics.start()
         if sender:
             sender.start()
         watch.start()
@@ -100,6 +112,8 @@ def cmd_consume(args: argparse.Namespace) -> int:
         watch.stop()
         if sender:
             sender.stop()
+        if metrics:
+            metrics.stop()
         store.close()
     print(
         f"{stats.received:,} received, {stats.stored:,} stored, {stats.duplicates:,} duplicates, "
@@ -107,6 +121,20 @@ def cmd_consume(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return OK
+
+
+def _metrics_server(host: str, port: int | None, token: str | None) -> MetricsServer | None:
+    """``--metrics-port``: bound now, so that a port in use is one line before anything starts."""
+    if port is None:
+        return None
+    from mailfate.cli.serve import is_loopback, listen
+    from mailfate.web.metrics import MetricsServer
+
+    if not 1 <= port <= 65535:
+        raise UsageError("--metrics-port must be between 1 and 65535")
+    if not is_loopback(host) and token is None:
+        raise UsageError(f"refusing to serve metrics on {host} without MAILFATE_API_TOKEN")
+    return MetricsServer(listen(host, port), token)
 
 
 class _ProgressBar:

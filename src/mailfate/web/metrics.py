@@ -11,10 +11,15 @@ machine on one database reports the same.
 
 from __future__ import annotations
 
+import hmac
+import json
+import socket
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import urlsplit
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -137,3 +142,54 @@ def _reputation(scopes: dict[str | None, Figures], policy: AlertPolicy) -> Itera
             rate.add_metric([metric, scope], body[f"{metric}_rate"])
             level.add_metric([metric, scope], LEVELS[body[f"{metric}_level"]])
     yield from (recipients, rate, level)
+
+
+class MetricsServer:
+    """``GET /metrics`` of a process that is not ``serve`` (``consume sqs --metrics-port``): its own
+    counters, on a thread, with the API token's rule (a bearer token when one is set)."""
+
+    def __init__(self, sock: socket.socket, token: str | None) -> None:
+        self.token = token
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                path, _, query = self.path.partition("?")
+                given = self.headers.get("authorization", "").encode()
+                if path != "/metrics":
+                    self._json(404, "not found: this port serves GET /metrics only")
+                elif query:
+                    name = query.split("&")[0].split("=")[0]
+                    self._json(400, f"unknown query parameter {name!r} (this endpoint takes: none)")
+                elif outer.token is not None and not hmac.compare_digest(given, f"Bearer {outer.token}".encode()):
+                    self._json(401, "a valid bearer token is required", {"WWW-Authenticate": "Bearer"})
+                else:
+                    self._answer(200, CONTENT_TYPE_PLAIN_0_0_4, generate_latest(counters()))
+
+            def _json(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+                body = json.dumps({"error": message, "status": status}).encode()
+                self._answer(status, "application/json", body, headers)
+
+            def _answer(self, status: int, kind: str, body: bytes, headers: dict[str, str] | None = None) -> None:
+                self.send_response(status)
+                for name, value in {"Content-Type": kind, "Content-Length": str(len(body)), **(headers or {})}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # mailfate logs its own structured lines
+
+        self.server = ThreadingHTTPServer(sock.getsockname()[:2], Handler, bind_and_activate=False)
+        self.server.socket.close()
+        self.server.socket = sock  # bound already: a port in use was one line at start
+        self.server.daemon_threads = True
+        self._thread = threading.Thread(target=self.server.serve_forever, name="mailfate-metrics", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(5)
