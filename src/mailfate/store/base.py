@@ -67,6 +67,19 @@ class Store(Protocol):
         """One quarantined record with its whole body, byte for byte."""
         ...
 
+    def quarantine_ids(self, after: int = 0, limit: int = 1000) -> list[int]:
+        """The ids of quarantined records after ``after``, oldest first."""
+        ...
+
+    def dismiss_quarantined(self, ids: Sequence[int]) -> list[int]:
+        """Delete these quarantined records; the ids that were there."""
+        ...
+
+    def release_quarantined(self, item_id: int, record: Record, received_at: str) -> str | None:
+        """Store what a quarantined record now parses into and drop its row, in one transaction:
+        "stored", "duplicate", or None when the row has gone."""
+        ...
+
     def quarantine_usage(self) -> tuple[int, int]:
         """What the quarantine costs, in bytes (bodies, texts and a fixed overhead per row), and its rows."""
         ...
@@ -116,6 +129,10 @@ class Store(Protocol):
     def delivery_failed(
         self, delivery: Delivery, now: str, status: int | None, error: str, retry_at: str | None
     ) -> None: ...
+
+    def redeliver(self, url: str, seqs: Sequence[int] | None, now: str) -> list[int]:
+        """Make given-up changes of ``url`` (``seqs``, or all) due again; the seqs that were."""
+        ...
 
     def webhooks(self, urls: Sequence[str], problems: int = 20) -> list[dict[str, Any]]: ...
 

@@ -138,6 +138,23 @@ class Outbox:
                  delivery.url, delivery.change.seq),
             )  # fmt: skip
 
+    def redeliver(self, url: str, seqs: Sequence[int] | None, now: str) -> list[int]:
+        """Try the given-up changes of ``url`` again (those numbered ``seqs``; every one when None): each
+        becomes due at ``now`` with a new retry window, its attempts and last error kept for the page.
+        Returns the seqs that were given up and are pending again, in order."""
+        where, wanted = "url = ? AND state = 'failed'", sorted(set(seqs or ()))[:10_000]
+        if seqs is not None:
+            if not wanted:
+                return []
+            where += f" AND seq IN ({', '.join('?' * len(wanted))})"
+        with self._transaction() as tx:
+            rows = tx.execute(
+                "UPDATE webhook_outbox SET state = 'pending', next_attempt_at = ?, leased_until = '', "
+                f"first_attempt_at = NULL WHERE {where} RETURNING seq",
+                (now, url, *wanted),
+            )
+        return sorted(int(r[0]) for r in rows)
+
     def webhooks(self, urls: Sequence[str], problems: int = 20) -> list[dict[str, Any]]:
         """Per URL: how far it is, what waits, and the latest changes that failed or are being retried."""
         found = []

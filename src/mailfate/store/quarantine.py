@@ -14,7 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mailfate.core.views import PREVIEW_BYTES, QuarantineItem
+from mailfate.core.model import Record
+from mailfate.core.views import PREVIEW_BYTES, IngestResult, QuarantineItem
+from mailfate.errors import UnstorableData
 from mailfate.store import sql
 from mailfate.store.tx import Transaction, marks
 
@@ -65,6 +67,41 @@ class QuarantineStore:
 
     @abstractmethod
     def _transaction(self) -> contextlib.AbstractContextManager[Transaction]: ...
+
+    @abstractmethod
+    def _write(self, tx: Transaction, batch: sql.PreparedBatch) -> IngestResult: ...
+
+    def quarantine_ids(self, after: int = 0, limit: int = 1000) -> list[int]:
+        """The ids of quarantined records after ``after``, oldest first: how a replay of all pages."""
+        rows = self._read("SELECT id FROM quarantine WHERE id > ? ORDER BY id LIMIT ?", (after, limit))
+        return [int(r[0]) for r in rows]
+
+    def dismiss_quarantined(self, ids: Sequence[int]) -> list[int]:
+        """Delete these quarantined records for good; the ids that were there (the running total of the
+        budget follows in the same transaction, by the triggers of the table)."""
+        gone: list[int] = []
+        wanted = sorted(set(ids))
+        for start in range(0, len(wanted), 1000):
+            part = wanted[start : start + 1000]
+            with self._transaction() as tx:
+                rows = tx.execute(f"DELETE FROM quarantine WHERE id IN ({marks(part)}) RETURNING id", part)
+            gone.extend(int(r[0]) for r in rows)
+        return sorted(gone)
+
+    def release_quarantined(self, item_id: int, record: Record, received_at: str) -> str | None:
+        """Store ``record`` (what a quarantined record now parses into) as facts and drop its quarantine
+        row, in one transaction: both or neither. Returns "stored" or "duplicate", or None when the row
+        is no longer there (replayed or dismissed meanwhile). A record that the store still will not take
+        (its key taken by other content, a value the database refuses) raises RecordConflict or
+        UnstorableData and leaves the row as it was."""
+        batch = sql.prepare([record], received_at)
+        if batch.quarantine:  # its rows could not be built: it stays where it is
+            raise UnstorableData(batch.quarantine[0][3])
+        with self._transaction() as tx:
+            if not tx.execute("DELETE FROM quarantine WHERE id = ? RETURNING id", (item_id,)):
+                return None
+            result = self._write(tx, batch)
+        return result.outcomes[0] if result.outcomes else "stored"
 
     def quarantined(self, limit: int = 100) -> list[QuarantineItem]:
         """The newest quarantined records, each with the beginning of its body only."""
