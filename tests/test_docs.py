@@ -50,7 +50,13 @@ def _subcommands() -> dict[str, argparse.ArgumentParser]:
 
 
 def _options(parser: argparse.ArgumentParser) -> set[str]:
-    return {o for action in parser._actions for o in action.option_strings if o.startswith("--")} - {"--help", "--db"}
+    """Its options, and those of its actions (``quarantine replay --all``)."""
+    found = {o for action in parser._actions for o in action.option_strings if o.startswith("--")} - {"--help", "--db"}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found |= _options(sub)
+    return found
 
 
 def test_the_cli_page_lists_every_command_with_every_option() -> None:

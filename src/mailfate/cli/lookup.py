@@ -1,4 +1,4 @@
-"""``mailfate status``, ``recipient``, ``explain`` and ``quarantine``: looking things up."""
+"""``mailfate status``, ``recipient`` and ``explain``: looking things up."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from mailfate.cli import render
 from mailfate.cli.base import MISSING, OK, USAGE, Command, open_db, print_json, safe
 from mailfate.core.check import NotAnAddress, one_address
 from mailfate.core.explain import explain
-from mailfate.errors import UsageError
 
 
 def add_commands(command: Command) -> None:
@@ -27,10 +26,6 @@ def add_commands(command: Command) -> None:
     explain_cmd.add_argument("type", metavar="TYPE", help="a bounce type (Transient), a feedback type, or Complaint")
     explain_cmd.add_argument("subtype", metavar="SUBTYPE", nargs="?", help="a bounce subtype; after Complaint, a type")
     explain_cmd.add_argument("--json", action="store_true", help="print the explanation as a JSON object")
-
-    quarantine = command("quarantine", cmd_quarantine, "records that could not be understood, with the reason")
-    quarantine.add_argument("--json", action="store_true", help="print a JSON array of what GET /api/quarantine lists")
-    quarantine.add_argument("--limit", type=int, default=100, help="newest this many records (default 100)")
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -84,18 +79,3 @@ def cmd_explain(args: argparse.Namespace) -> int:
     else:
         print(render.explanation_text(explanation))
     return OK if explanation.known else MISSING
-
-
-def cmd_quarantine(args: argparse.Namespace) -> int:
-    if not 1 <= args.limit <= 10_000:
-        raise UsageError("--limit must be between 1 and 10000")
-    store = open_db(args)
-    try:
-        items = store.quarantined(limit=args.limit)
-    finally:
-        store.close()
-    if args.json:
-        print_json([item.to_json() for item in items])
-    else:
-        print(render.quarantine_text(items))
-    return OK

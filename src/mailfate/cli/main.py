@@ -14,7 +14,21 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from mailfate._version import __version__
-from mailfate.cli import aws, changes, check, demo, ingest, insights, lookup, migrate, prune, reputation, serve
+from mailfate.cli import (
+    aws,
+    changes,
+    check,
+    demo,
+    ingest,
+    insights,
+    lookup,
+    migrate,
+    prune,
+    quarantine,
+    reputation,
+    serve,
+    webhooks,
+)
 from mailfate.cli.base import CUT_OFF, MISSING, USAGE, DbUse, Handler, safe
 from mailfate.errors import MailfateError, SchemaError, StorageError, UsageError
 
@@ -45,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler, db_use=db)
         return sub
 
-    for group in (serve, ingest, prune, lookup, check, reputation, insights, changes, aws, demo, migrate):
+    groups = (serve, ingest, prune, lookup, quarantine, check, reputation, insights, changes, webhooks, aws, demo)
+    for group in (*groups, migrate):
         group.add_commands(command)
     return parser
 

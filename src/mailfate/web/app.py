@@ -22,6 +22,7 @@ from mailfate.sns.confirm import Confirmer
 from mailfate.sns.verify import Verifier
 from mailfate.store import Store, open_store
 from mailfate.web import connections, dashboard
+from mailfate.web.actions import Actions
 from mailfate.web.api import Api
 from mailfate.web.commit import CommitQueue
 from mailfate.web.guards import Guards
@@ -84,8 +85,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     certificates = CertificateCache(
         certs_dir=settings.sns_certs_dir, max_size=settings.cert_cache_size, ttl=settings.cert_cache_ttl
     )
+    verifier = Verifier(certificates, settings.topic_arns)
     webhook = SnsWebhook(
-        verifier=Verifier(certificates, settings.topic_arns),
+        verifier=verifier,
         confirmer=Confirmer(settings.confirm),
         commits=commits,
         basic_auth=settings.basic_auth,
@@ -98,6 +100,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     urls = (*webhooks.urls, *webhooks.alert_urls) if webhooks else ()
     api = Api(store, settings.api_token, settings.policy, urls, settings.mx_lookup())
     metrics = Metrics(store, settings.alerts, urls)
+    actions = Actions(store, verifier, urls)
     openapi = document()
 
     async def openapi_json(request: Request) -> Response:
@@ -132,6 +135,12 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         Route("/api/recipients/{address:text}", api.guard(api.recipient), methods=["GET"]),
         Route("/api/quarantine", api.guard(api.quarantine), methods=["GET"]),
         Route("/api/quarantine/{item_id}", api.guard(api.quarantine_item), methods=["GET"]),
+        # What an operator does by hand: every write route of these actions passes actions.act.
+        Route("/api/quarantine/replay", api.guard(actions.act("replay", actions.replay_many)), methods=["POST"]),
+        Route("/api/quarantine/dismiss", api.guard(actions.act("dismiss", actions.dismiss_many)), methods=["POST"]),
+        Route("/api/quarantine/{item_id}/replay", api.guard(actions.act("replay", actions.replay)), methods=["POST"]),
+        Route("/api/quarantine/{item_id}", api.guard(actions.act("dismiss", actions.dismiss)), methods=["DELETE"]),
+        Route("/api/webhooks/redeliver", api.guard(actions.act("redeliver", actions.redeliver)), methods=["POST"]),
         Route("/api/suppressions", api.guard(api.suppressions), methods=["GET"]),
         Route("/api/suppressions/{address:text}", api.guard(api.suppress), methods=["PUT"]),
         Route("/api/suppressions/{address:text}", api.guard(api.unsuppress), methods=["DELETE"]),

@@ -270,6 +270,8 @@ PATHS: dict[str, Any] = {
 
 
 PATHS.update(activity.PATHS)
+for _template, _operations in activity.ACTION_PATHS.items():
+    PATHS[_template] = {**PATHS.get(_template, {}), **_operations}
 
 
 def document() -> dict[str, Any]:

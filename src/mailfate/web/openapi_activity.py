@@ -84,7 +84,115 @@ PATHS: dict[str, Any] = {
     },
 }
 
+
+def _body(schema: dict[str, Any], required: bool) -> dict[str, Any]:
+    return {"required": required, "content": {"application/json": {"schema": schema}}}
+
+
+_IDS = {
+    "type": "object",
+    "required": ["ids"],
+    "properties": {"ids": {"type": "array", "maxItems": 10000, "items": {"type": "integer", "minimum": 1}}},
+}
+_NOT_FOUND = {"404": _json(ref("Error"), "no such record in the quarantine")}
+
+# Write routes of the actions an operator takes by hand (web/actions.py), merged into the paths.
+ACTION_PATHS: dict[str, Any] = {
+    "/api/quarantine/replay": {
+        "post": {
+            "summary": "Replay quarantined records with today's code: what now parses becomes facts and leaves",
+            "description": "The records named by ids, or every one without a body. A record that is still not "
+            "understood stays in the quarantine with its reason; the answer says what today's code makes of it.",
+            "requestBody": _body(_IDS, False),
+            "responses": {"200": _json(ref("ReplayResult"), "what became of each record"), **_ERRORS},
+        }
+    },
+    "/api/quarantine/dismiss": {
+        "post": {
+            "summary": "Drop quarantined records for good",
+            "requestBody": _body(_IDS, True),
+            "responses": {"200": _json(ref("Dismissed"), "what was dropped, and the ids not there"), **_ERRORS},
+        }
+    },
+    "/api/quarantine/{item_id}/replay": {
+        "post": {
+            "summary": "Replay one quarantined record with today's code",
+            "parameters": [_path("item_id")],
+            "responses": {"200": _json(ref("Replayed"), "what became of it"), **_NOT_FOUND, **_ERRORS},
+        }
+    },
+    "/api/quarantine/{item_id}": {
+        "delete": {
+            "summary": "Drop one quarantined record for good",
+            "parameters": [_path("item_id")],
+            "responses": {"200": _json(ref("Dismissed"), "dropped"), **_NOT_FOUND, **_ERRORS},
+        }
+    },
+    "/api/webhooks/redeliver": {
+        "post": {
+            "summary": "Deliver again changes a webhook gave up on: those numbered seqs, or every one of the URL",
+            "requestBody": _body(
+                {
+                    "type": "object",
+                    "required": ["url"],
+                    "properties": {
+                        "url": {"type": "string", "description": "as configured, or as GET /api/webhooks shows it"},
+                        "seqs": {"type": "array", "maxItems": 10000, "items": {"type": "integer", "minimum": 1}},
+                    },
+                },
+                True,
+            ),
+            "responses": {
+                "200": _json(ref("Redelivered"), "the changes due again"),
+                "404": _json(ref("Error"), "no such webhook URL is configured"),
+                **_ERRORS,
+            },
+        }
+    },
+}
+
+_ID_LIST = {"type": "array", "items": {"type": "integer"}}
+
 SCHEMAS: dict[str, Any] = {
+    "Replayed": {
+        "type": "object",
+        "required": ["id", "outcome", "reason"],
+        "properties": {
+            "id": {"type": "integer"},
+            "outcome": {
+                "type": "string",
+                "enum": ["stored", "duplicate", "kept", "missing"],
+                "description": "stored: now facts; duplicate: its facts were there already (it left too); "
+                "kept: still not understood; missing: not in the quarantine",
+            },
+            "reason": {"type": ["string", "null"], "description": "why it was kept, as today's code says"},
+        },
+    },
+    "ReplayResult": {
+        "type": "object",
+        "required": ["stored", "duplicate", "kept", "missing", "items"],
+        "properties": {
+            "stored": {"type": "integer"},
+            "duplicate": {"type": "integer"},
+            "kept": {"type": "integer"},
+            "missing": {"type": "integer"},
+            "items": {"type": "array", "items": ref("Replayed")},
+        },
+    },
+    "Dismissed": {
+        "type": "object",
+        "required": ["dismissed", "missing"],
+        "properties": {"dismissed": _ID_LIST, "missing": _ID_LIST},
+    },
+    "Redelivered": {
+        "type": "object",
+        "required": ["url", "redelivered", "missing"],
+        "properties": {
+            "url": {"type": "string", "description": "password hidden"},
+            "redelivered": {**_ID_LIST, "description": "seqs of the changes due again"},
+            "missing": {**_ID_LIST, "description": "seqs asked for that were not given up on"},
+        },
+    },
     "ActivityRow": {
         "allOf": [ref("Fate")],
         "type": "object",

@@ -1,28 +1,65 @@
-// Outbound webhooks: how far each receiver is, and the changes that failed or wait for a retry.
-import { api } from "./api.js";
+// Outbound webhooks: how far each receiver is, and the changes that failed or wait for a retry. A change
+// given up on can be delivered again: one, or every one of a URL.
+import { api, send } from "./api.js";
+import { confirmAction } from "./confirm.js";
 import { address, badge, fill, h, number, table, time } from "./dom.js";
 import { addPanel } from "./panels.js";
 
-addPanel({
+const panel = {
   id: "webhooks",
   view: "webhooks",
   title: "Outbound webhooks",
   wide: true,
+  build(body) {
+    body.before(h("p", { id: "webhooks-status", class: "status", role: "status" }));
+  },
   async load() {
     const hooks = await api("/api/webhooks");
     if (!hooks.length) {
       fill("webhooks", h("p", { class: "hint" }, "None configured (MAILFATE_WEBHOOK_URL)."));
       return;
     }
-    fill("webhooks", hooks.map((w) => h("div", { class: "webhook" },
+    fill("webhooks", hooks.map((w) => h("div", { class: "webhook", "data-url": w.url },
       h("p", {}, h("span", { class: "mono" }, w.url)),
       h("p", { class: "hint" }, `${number(w.delivered)} delivered, ${number(w.pending)} waiting, ${number(w.failed)} given up`,
         w.last_delivered_at ? "; last delivery " : "", w.last_delivered_at ? time(w.last_delivered_at) : ""),
-      h("div", { class: "table-wrap" }, table(["Change", "Address", "State", "Attempts", "Next attempt", "Last error"],
+      w.failed ? h("div", { class: "row toolbar" }, h("button", { type: "button", class: "secondary redeliver-all",
+        onclick: () => redeliver(w, null) }, `Redeliver all given up (${number(w.failed)})`)) : "",
+      h("div", { class: "table-wrap" }, table(
+        ["Change", "Address", "State", "Attempts", "Next attempt", "Last error", { text: "", class: "actions" }],
         w.failures.map((f) => h("tr", { "data-seq": f.seq }, h("td", { class: "num" }, f.seq),
           h("td", {}, address(f.address)),
           h("td", {}, badge(f.state === "failed" ? "failed" : "pending", f.state === "failed" ? "given up" : "retrying")),
-          h("td", { class: "num" }, f.attempts), h("td", { class: "nowrap" }, f.next_attempt_at ? time(f.next_attempt_at) : "–"),
-          h("td", { class: "reason" }, f.last_error || ""))), "No failed delivery.")))));
+          h("td", { class: "num" }, f.attempts),
+          h("td", { class: "nowrap" }, f.next_attempt_at ? time(f.next_attempt_at) : "none: given up"),
+          h("td", { class: "reason" }, f.last_error || ""),
+          h("td", { class: "actions" }, f.state === "failed" ? h("button", { type: "button", class: "secondary",
+            "aria-label": `Redeliver change ${f.seq}`, onclick: () => redeliver(w, [f.seq]) }, "Redeliver") : ""))),
+        "No failed delivery.")))));
   },
-});
+};
+addPanel(panel);
+
+async function redeliver(hook, seqs) {
+  const all = seqs === null;
+  const yes = await confirmAction({
+    title: all ? `Redeliver ${number(hook.failed)} changes?` : `Redeliver change ${seqs[0]}?`,
+    text: `${all ? "Every change given up on for" : "This change goes again to"} ${hook.url}`
+      + `${all ? " goes again" : ""}, now, with a new retry window.`,
+    yes: all ? "Redeliver all" : "Redeliver",
+  });
+  if (!yes) return;
+  const status = document.getElementById("webhooks-status");
+  try {
+    const result = await send("POST", "/api/webhooks/redeliver", all ? { url: hook.url } : { url: hook.url, seqs });
+    status.textContent = result.redelivered.length
+      ? `Due again: change ${result.redelivered.join(", ")}.` : "Nothing was given up on any more.";
+  } catch (error) {
+    status.textContent = `Could not redeliver: ${error.message}`;
+  }
+  try {
+    await panel.load();
+  } catch (error) {
+    status.textContent += ` (the list could not be reloaded: ${error.message})`;
+  }
+}
