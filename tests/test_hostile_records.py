@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import pytest
 
 from mailfate.core.addresses import normalize_address
+from mailfate.core.jsonutil import may_hold_unstorable, storable_text
 from mailfate.core.model import Event, Kind, Mail, Record, RecordKind
 from mailfate.core.stats import StatsQuery
 from mailfate.core.timestamps import BadTimestamp, canonical_timestamp, format_timestamp, query_timestamp
@@ -34,6 +35,26 @@ def raw_line(record: dict[str, Any]) -> bytes:
 
 
 class TestUnstorableText:
+    @pytest.mark.parametrize(
+        ("text", "stored"),
+        [
+            ("plain ASCII", "plain ASCII"),
+            ("NUL\x00in ASCII", "NUL\ufffdin ASCII"),
+            ("caf\u00e9 \x00", "caf\u00e9 \ufffd"),
+            ("caf\u00e9 \ud800", "caf\u00e9 \ufffd"),
+            ("\U0001f600 fine", "\U0001f600 fine"),
+        ],
+    )
+    def test_storable_text_whether_ascii_or_not(self, text: str, stored: str) -> None:
+        """ASCII text takes a quicker look for NUL than the pattern's scan; the answer is the same."""
+        assert storable_text(text) == stored
+        assert may_hold_unstorable(text) == (text != stored)
+
+    @pytest.mark.parametrize("escape", ["\\u0000", "\\ud800", "\\uDBFF"])
+    def test_escapes_that_decode_to_unstorable_text_are_seen(self, escape: str) -> None:
+        assert may_hold_unstorable(f'{{"a": "x{escape}"}}')
+        assert not may_hold_unstorable('{"a": "x\\u00e9"}')
+
     @pytest.mark.parametrize("field", ["messageId", "recipient", "feedbackId", "subject", "source"])
     @pytest.mark.parametrize("bad", ["\ud800", "\x00", "a\udfffb\x00"])
     def test_stored_with_a_replacement_and_the_raw_record_kept(self, store: Store, field: str, bad: str) -> None:

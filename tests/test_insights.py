@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from mailfate.cli import main
 from mailfate.core.diagnostics import bounce_reason, complaint_reason, normalize
 from mailfate.core.insights import LATENCY_BOUNDS, DiagnosticsQuery, latency_bucket, percentile
-from mailfate.core.providers import classify
+from mailfate.core.providers import _FINGERPRINTS, classify
 from mailfate.core.stats import StatsQuery
 from mailfate.store import Store, open_store
 from mailfate.testing import bounce_event, event
@@ -83,6 +83,21 @@ class TestClassify:
     )
     def test_provider_from_domain_or_fingerprint(self, address: str, details: dict[str, Any], expected: str) -> None:
         assert classify(address, details) == expected
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("250 2.0.0 OK  1700000000 a1si123 - GSMTP", "google"),  # the case of a fingerprint does not matter
+            ("250 2.0.0 OK  1700000000 a1si123 - g\u017fmtp", "google"),  # long s: re.I folds it onto "s"
+            ("550 5.7.1 Service unavailable; [DM6PR.prod.outloo\u212a.com]", "microsoft"),  # Kelvin sign: a "k"
+            ("250 ok dirdel \u00e9t\u00e9", "yahoo"),  # not ASCII: every pattern is tried
+            ("250 ok queued as 4Z9 by relay.example.net", ""),
+        ],
+    )
+    def test_fingerprints_read_the_same_with_or_without_the_quick_look(self, text: str, expected: str) -> None:
+        """ASCII text without any fingerprint's word skips the patterns; text that is not ASCII never does."""
+        assert classify("x@corp.example", {"smtp_response": text}) == expected
+        assert bool(expected) == any(pattern.search(text) for _, pattern in _FINGERPRINTS)
 
 
 class TestReasons:

@@ -210,6 +210,17 @@ class TestUrlRules:
     def test_cert_url_accepted(self, topic: str, url: str) -> None:
         check_cert_url(url, parse_topic(topic))
 
+    def test_a_url_found_good_is_good_only_for_its_own_region(self) -> None:
+        """A good URL is remembered (checking it again costs a sixth of a verification), per region."""
+        url = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-7ff5318490ec183fbaddaa2a969abfda.pem"
+        for _ in range(2):
+            check_cert_url(url, parse_topic(TOPIC))
+            with pytest.raises(CertificateUrlRejected):
+                check_cert_url(url, parse_topic("arn:aws:sns:eu-west-1:123456789012:t"))
+        for case in CERT_URLS.values():  # refusals are never remembered as good
+            with pytest.raises(CertificateUrlRejected):
+                check_cert_url(case, parse_topic(TOPIC))
+
     def test_refused_url_is_never_fetched(self, signer: Signer) -> None:
         """The URL rule is checked before anything is downloaded."""
         for url in CERT_URLS.values():

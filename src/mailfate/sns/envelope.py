@@ -127,9 +127,23 @@ def sns_message(envelope: Mapping[str, Any]) -> SnsMessage:
 
 def check_cert_url(url: str, topic: Topic) -> None:
     """``https://sns.<topic region>.amazonaws.com/SimpleNotificationService-<hex>.pem`` and nothing else."""
+    if (url, topic.sns_host) not in _GOOD_CERT_URLS:
+        _check_cert_url(url, topic.sns_host)
+        if len(_GOOD_CERT_URLS) >= _GOOD_CERT_URLS_KEPT:
+            _GOOD_CERT_URLS.clear()  # SNS uses a handful; only a flood of distinct good URLs comes here
+        _GOOD_CERT_URLS.add((url, topic.sns_host))
+
+
+#: The (URL, host) pairs found good: every notification of a topic carries the same one, and checking it
+#: again (urlsplit and friends) cost a sixth of a verification.
+_GOOD_CERT_URLS: set[tuple[str, str]] = set()
+_GOOD_CERT_URLS_KEPT = 256
+
+
+def _check_cert_url(url: str, sns_host: str) -> None:
     parts = _split(url, "SigningCertURL")
-    if parts.hostname != topic.sns_host or parts.netloc != topic.sns_host:
-        raise CertificateUrlRejected(f"SigningCertURL host is not {topic.sns_host}")
+    if parts.hostname != sns_host or parts.netloc != sns_host:
+        raise CertificateUrlRejected(f"SigningCertURL host is not {sns_host}")
     if parts.query or parts.fragment or not _CERT_PATH.fullmatch(parts.path):
         raise CertificateUrlRejected("SigningCertURL is not an SNS certificate path")
 

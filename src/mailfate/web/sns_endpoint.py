@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from mailfate.core.jsonutil import loads
 from mailfate.core.model import Rejected
 from mailfate.errors import CertificateUnavailable, ConfirmationFailed, PayloadError, StorageError, VerificationError
-from mailfate.logs import logger
+from mailfate.logs import log_event, logger
 from mailfate.metrics import FLUSH_SECONDS, SNS
 from mailfate.sns.confirm import Confirmer
 from mailfate.sns.envelope import SnsMessage, check_subscribe_url, looks_like_sns, sns_message
@@ -68,7 +68,9 @@ class SnsWebhook:
         headers: dict[str, str] = {}
         repeated: set[str] = set()
         for k, v in scope["headers"]:
-            name = k.decode("latin-1").lower()
+            name = _READ_HEADERS.get(k.lower())  # only the few this endpoint reads are decoded
+            if name is None:
+                continue
             if name in headers:
                 repeated.add(name)
             headers[name] = v.decode("latin-1")
@@ -95,7 +97,7 @@ class SnsWebhook:
             refusal = "unstorable" if status >= 400 else ""
         _count(log.get("outcome"), refusal, time.perf_counter() - started)
         log["status"] = status
-        logger.log(logging.INFO if status < 400 else logging.WARNING, "sns.request", extra={"fields": log})
+        log_event(logging.INFO if status < 400 else logging.WARNING, "sns.request", log)
         try:
             payload = orjson.dumps(body)
         except TypeError:  # text that is not Unicode, quoted back from the request: escape it
@@ -247,6 +249,10 @@ def _reason(exc: Exception) -> str:
 
 
 _CHECKED_HEADERS = frozenset({"x-amz-sns-message-type", "x-amz-sns-topic-arn", "x-amz-sns-message-id"})
+#: Every request header the endpoint reads, by its lower-case name as bytes.
+_READ_HEADERS = {
+    name.encode(): name for name in (*_CHECKED_HEADERS, "x-amz-sns-rawdelivery", "authorization", "content-length")
+}
 
 
 def _looks_like_ses(document: Any) -> bool:
