@@ -158,7 +158,10 @@ class SqlStore(
             pairs = {(r[0], r[1]) for r in recipients}
             message_ids = sorted({r[0] for r in recipients})
             before = feed.statuses(tx, message_ids)
-            tx.executemany(sql.recipient_upsert(d), [(*row, row[0]) for row in recipients])
+            missing = [m for m in message_ids if m not in searched]  # none: every record carries its mail
+            rows = {**searched, **(terms.searched(tx.execute, missing) if missing else {})}
+            sent = {message_id: row[5] or "" for message_id, row in rows.items()}  # as stored now
+            tx.executemany(sql.recipient_upsert(d), [(*row, sent.get(row[0], "")) for row in recipients])
             terms.index_recipients(tx, sorted(pairs - before.keys()), searched)
             feed.append_fate_changes(tx, d, pairs, message_ids, before, batch.events, datetime.now(UTC), self.policy)
         if touched:

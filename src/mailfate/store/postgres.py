@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import orjson
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -35,6 +37,33 @@ _RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
 def _native(statement: str) -> str:
     """Our ``?`` placeholders in psycopg's ``%s`` style (a literal ``%`` doubled)."""
     return statement.replace("%", "%%").replace("?", "%s")
+
+
+_PLAIN_INSERT = re.compile(r"INSERT INTO (\w+) \(([\w, ]+)\) VALUES \(([^()]*)\)(.*)", re.S)
+
+
+@functools.lru_cache(maxsize=64)
+def _one_statement(statement: str) -> tuple[str, tuple[str, ...]] | None:
+    """``INSERT INTO t (columns) VALUES (?, ...) ...`` as one statement for many rows, which arrive as a
+    JSON array of objects read by the table's own row type, in their order; and the columns that the
+    objects name. psycopg's executemany costs about 15 us of Python per row, and a notification writes
+    about 15 rows (its record, events, recipients, search terms, changes): per statement instead of per
+    row, the writer's time per notification falls to a fraction. None when the statement is not one."""
+    match = _PLAIN_INSERT.fullmatch(statement)
+    if match is None:
+        return None
+    table, listed, values, rest = match.groups()
+    columns = [c.strip() for c in listed.split(",")]
+    items = [v.strip() for v in values.split(",")]
+    if len(items) != len(columns) or any("?" in item and item != "?" for item in items):
+        return None
+    names = tuple(c for c, item in zip(columns, items, strict=True) if item == "?")
+    chosen = ", ".join(f"x.{c}" if item == "?" else item for c, item in zip(columns, items, strict=True))
+    one = (
+        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {chosen} "
+        f"FROM json_populate_recordset(NULL::{table}, ?::json) WITH ORDINALITY AS x ORDER BY x.ordinality{rest}"
+    )
+    return _native(one), names
 
 
 @contextlib.contextmanager
@@ -74,6 +103,16 @@ class _Transaction:
 
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> int:
         with self.conn.cursor() as cur:
+            single = _one_statement(statement) if len(rows) > 1 else None
+            if single is not None:
+                one, names = single
+                try:
+                    document = orjson.dumps([dict(zip(names, row, strict=True)) for row in rows])
+                except TypeError:  # bytes, integers beyond 64 bits, text that is not Unicode: row by row
+                    pass
+                else:
+                    cur.execute(one, (document.decode(),))
+                    return cur.rowcount
             cur.executemany(_native(statement), rows)
             return cur.rowcount
 

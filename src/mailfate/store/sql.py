@@ -122,12 +122,11 @@ def recipient_upsert(d: Dialect) -> str:
                         sets.append(
                             f"{value} = CASE WHEN {new} > {old} THEN excluded.{value} ELSE recipients.{value} END"
                         )
-    columns = ("message_id", "address", *SUMMARY_COLUMNS)
-    # The send time comes from the message row, upserted just before in the same transaction; each row
-    # ends with its message id once more, for that. (The activity list orders recipients by it.)
-    sent_at = f"COALESCE((SELECT m.sent_at FROM messages m WHERE m.message_id = {d.placeholder}), '')"
+    # Each row ends with the send time of its message row as upserted just before in the same transaction
+    # (the activity list orders recipients by it): a plain value, so the statement is plain VALUES.
+    columns = ("message_id", "address", *SUMMARY_COLUMNS, "sent_at")
     return (
-        f"INSERT INTO recipients ({', '.join(columns)}, sent_at) VALUES ({d.params(len(columns))}, {sent_at}) "
+        f"INSERT INTO recipients ({', '.join(columns)}) VALUES ({d.params(len(columns))}) "
         f"ON CONFLICT (message_id, address) DO UPDATE SET {', '.join(sets)}, sent_at = excluded.sent_at"
     )
 
