@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import sys
 import time
+import urllib.parse
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -139,3 +143,23 @@ def build_database(source: Path, path: Path) -> None:
     print(f"built {path.name}: {outcome.result.events:,} events in {elapsed:.0f} s ({rate:,.0f}/s)")
     partial.rename(path)
     source.unlink()  # the database is what is kept; the source file can be made again
+
+
+@contextmanager
+def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
+    """A new PostgreSQL database on the server of ``server_url`` for one run, dropped after it."""
+    import psycopg
+
+    name = f"{prefix}_{os.getpid()}"
+    url = urllib.parse.urlunsplit(urllib.parse.urlsplit(server_url)._replace(path=f"/{name}"))
+    try:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name}")
+            conn.execute(f"CREATE DATABASE {name}")
+    except psycopg.Error as exc:
+        sys.exit(f"cannot create a scratch database on {server_url}: {exc} (--postgres none skips PostgreSQL)")
+    try:
+        yield url
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -36,17 +36,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from generate import DATA
+from generate import DATA, scratch_database
 from mailfate.testing import SnsSigner, event, sns_envelope
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:ses-events"
@@ -161,7 +158,7 @@ def main() -> None:
             if name == "starlette":
                 leg = _starlette(Path(folder), body_file, args)
             elif name == "postgres":
-                with _scratch_database(args.postgres) as url:
+                with scratch_database(args.postgres, "mailfate_http_bench") as url:
                     leg = _mailfate(name, Path(folder), url, 2, body_file, certs, args)
             else:
                 url = f"sqlite:///{folder}/{name}.db"
@@ -295,26 +292,6 @@ def _acknowledged(log: Path) -> int:
             entry = json.loads(line)
             count += entry.get("status") == 200 and entry.get("outcome") == "stored"
     return count
-
-
-@contextmanager
-def _scratch_database(server_url: str) -> Iterator[str]:
-    import psycopg  # type: ignore[import-not-found]
-
-    name = f"mailfate_http_bench_{os.getpid()}"
-    parts = urllib.parse.urlsplit(server_url)
-    url = urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
-    try:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name}")
-            conn.execute(f"CREATE DATABASE {name}")
-    except psycopg.Error as exc:
-        sys.exit(f"PostgreSQL leg: cannot create a scratch database on {server_url}: {exc} (--postgres none skips it)")
-    try:
-        yield url
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def free_port() -> int:
