@@ -87,7 +87,7 @@ class _WriterLock:
             raise
 
     def _wait_for_file(self, deadline: float) -> None:
-        pause = 0.001
+        pause = 0.0005
         while True:
             try:
                 fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -97,7 +97,7 @@ class _WriterLock:
                     self._thread_lock.release()
                     raise StorageBusy("cannot store: another process held the database too long") from None
                 time.sleep(pause)
-                pause = min(pause * 2, 0.02)
+                pause = min(pause * 2, 0.002)
 
     def __exit__(self, *exc: object) -> None:
         fcntl.flock(self._file, fcntl.LOCK_UN)
