@@ -183,6 +183,12 @@ class SQLiteStore(SqlStore):
                     conn.execute("ROLLBACK")
                 raise
 
+    def wait_for_writer(self) -> None:
+        """Return once no other writer holds the database: a caller that gathers a batch of writes can
+        gather what arrives meanwhile. StorageBusy past the wait a write itself would allow."""
+        with self._write_lock:
+            pass
+
     def _migrate(self) -> None:
         with self._transaction() as tx:
             apply_migrations(tx, "sqlite", "datetime('now')", self._after_migration, self.path)

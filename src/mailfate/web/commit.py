@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -42,6 +42,9 @@ class CommitQueue:
         self._pending: list[_Pending] = []
         self._drain_task: asyncio.Task[None] | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mailfate-writer")
+        # SQLite has one writer at a time across processes (serve --workers N): waiting for it before
+        # taking the batch, rather than after, lets what arrives during another process's commit join.
+        self._wait_for_writer: Callable[[], None] | None = getattr(store, "wait_for_writer", None)
         self._last_trim = 0.0
 
     async def submit(self, items: Sequence[Record | Rejected]) -> list[str]:
@@ -57,9 +60,18 @@ class CommitQueue:
 
     async def _drain(self) -> None:
         await asyncio.sleep(0)  # let the requests that are already running join this batch
+        loop = asyncio.get_running_loop()
         while self._pending:
+            waited: StorageError | None = None
+            if self._wait_for_writer is not None:
+                try:
+                    await loop.run_in_executor(self._writer, self._wait_for_writer)
+                except StorageError as exc:  # held too long: this batch fails as its write would have
+                    waited = exc
             batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
             try:
+                if waited is not None:
+                    raise waited
                 results = await self._write([items for items, _ in batch])
             except Exception as exc:  # storage is down: every waiting request learns nothing was stored
                 for _, future in batch:

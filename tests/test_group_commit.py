@@ -1,0 +1,92 @@
+"""Group commit on SQLite with another writer (serve --workers 2): what arrives while the other process
+commits joins the next batch, and a writer held up too long fails its batch as a write would."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mailfate.core.model import Record
+from mailfate.errors import StorageBusy
+from mailfate.sources.parse import parse_record
+from mailfate.store import open_store
+from mailfate.store.sqlite import SQLiteStore
+from mailfate.testing import event
+from mailfate.web.commit import CommitQueue
+
+
+def record(n: int) -> Record:
+    value = event("Delivery", f"group-{n}", [f"g{n}@example.com"], "2026-11-20T10:00:00.000Z")
+    return parse_record(value, json.dumps(value))
+
+
+class CountingStore(SQLiteStore):
+    """The real store, counting the transactions its ingest commits."""
+
+    batches: list[int]
+
+    def ingest(self, items: Any, received_at: str) -> Any:
+        self.batches.append(len(items))
+        return super().ingest(items, received_at)
+
+
+def test_requests_arriving_during_another_writers_commit_join_one_batch(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/group.db"
+    store = CountingStore(url)
+    store.batches = []
+    other = open_store(url)  # another process, in effect: its own lock on the file
+    assert isinstance(other, SQLiteStore)
+    queue = CommitQueue(store)
+
+    async def run() -> list[list[str]]:
+        other._write_lock.__enter__()  # the other writer is committing
+        try:
+            first = asyncio.ensure_future(queue.submit([record(0)]))
+            await asyncio.sleep(0.05)
+            rest = [asyncio.ensure_future(queue.submit([record(n)])) for n in range(1, 5)]
+            await asyncio.sleep(0.05)
+            assert not first.done()  # nothing is acknowledged before it is written
+        finally:
+            other._write_lock.__exit__()
+        return await asyncio.wait_for(asyncio.gather(first, *rest), timeout=10)
+
+    try:
+        assert asyncio.run(run()) == [["stored"]] * 5
+        assert store.batches == [5]  # one transaction: the first request did not go alone, then the rest
+        with sqlite3.connect(tmp_path / "group.db") as conn:
+            assert conn.execute("SELECT count(*) FROM records").fetchone() == (5,)
+    finally:
+        queue.close()
+        store.close()
+        other.close()
+
+
+def test_a_writer_held_up_too_long_fails_its_batch_in_bounded_time(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/busy.db"
+    store = open_store(url)
+    other = open_store(url)
+    assert isinstance(store, SQLiteStore)
+    assert isinstance(other, SQLiteStore)
+    store._write_lock.wait = 0.3
+    queue = CommitQueue(store)
+
+    async def run() -> None:
+        await queue.submit([record(0)])
+
+    other._write_lock.__enter__()
+    try:
+        started = time.monotonic()
+        with pytest.raises(StorageBusy):
+            asyncio.run(run())
+        assert time.monotonic() - started < 2  # one wait, not one for the probe and another for the write
+    finally:
+        other._write_lock.__exit__()
+        queue.close()
+        store.close()
+        other.close()
