@@ -15,6 +15,7 @@
     ├── StorageError                       the database failed; nothing was acknowledged: HTTP 503
     │   ├── StorageBusy                    another writer held the database too long: HTTP 503
     │   ├── UnstorableData                 the database refused a value: that record goes to quarantine
+    │   ├── RecordRace                     another writer stored a new record key meanwhile: written again
     │   └── SchemaError                    not a mailfate database, or an older schema a reader may not upgrade
     ├── RecordConflict                     a record key already stored with other content: quarantined
     ├── UsageError                         the caller asked for something impossible: exit 2 / HTTP 400
@@ -79,6 +80,13 @@ class StorageBusy(StorageError):
 class UnstorableData(StorageError):
     """The database refused a value of the batch (not the database failing): the record that carries
     it is found and quarantined, and the others are stored."""
+
+
+class RecordRace(StorageError):
+    """Another writer committed one of the batch's new record keys between the check and the insert
+    (PostgreSQL, several processes): the batch is rolled back and written again, when that key is seen
+    as stored (a duplicate, or a conflict to quarantine). Left unhandled it is a storage error: the
+    sender retries, and nothing was acknowledged that was not stored."""
 
 
 class RecordConflict(MailfateError):

@@ -23,6 +23,7 @@ from mailfate.errors import (
     CertificateUnavailable,
     PayloadError,
     RecordConflict,
+    RecordRace,
     UnstorableData,
     VerificationError,
 )
@@ -119,7 +120,7 @@ def ingest_stream(
     for chunk, prepared in _prepared(chunks, name, transport, check, workers):
         try:
             result = store.write(prepared)
-        except (RecordConflict, UnstorableData):
+        except (RecordConflict, RecordRace, UnstorableData):  # sorted out record by record
             result = store.ingest(list(_understood(chunk, name, transport, check)), now())
         result.outcomes.clear()  # per-item outcomes matter to HTTP callers, not to bulk ingest
         total.add(result)

@@ -15,7 +15,7 @@ from typing import Any
 
 from mailfate.core.model import Record, Rejected
 from mailfate.core.timestamps import parse_timestamp
-from mailfate.errors import RecordConflict, SignatureInvalid, UnstorableData
+from mailfate.errors import RecordConflict, RecordRace, SignatureInvalid, UnstorableData
 from mailfate.sns.envelope import sns_message
 from mailfate.sns.verify import Verifier
 from mailfate.sources.ingest import understand
@@ -89,7 +89,7 @@ def replay_one(store: Store, item_id: int, verifier: Verifier) -> Replayed:
     if isinstance(understood, Rejected):
         return Replayed(item_id, KEPT, understood.reason)
     try:
-        outcome = store.release_quarantined(item_id, understood, item.received_at)
+        outcome = _release(store, item_id, understood, item.received_at)
     except RecordConflict as exc:
         return Replayed(item_id, KEPT, next(iter(exc.items.values()), str(exc)))
     except UnstorableData as exc:
@@ -97,6 +97,17 @@ def replay_one(store: Store, item_id: int, verifier: Verifier) -> Replayed:
     if outcome is None:  # replayed or dismissed by someone else meanwhile
         return Replayed(item_id, MISSING, "no longer in the quarantine")
     return Replayed(item_id, outcome)
+
+
+def _release(store: Store, item_id: int, record: Record, received_at: str) -> str | None:
+    """Release one record; written again when a concurrent writer took its key meanwhile (it is then
+    seen as stored: a duplicate, or a conflict that stays). A third race in a row is a storage error."""
+    for _ in range(2):
+        try:
+            return store.release_quarantined(item_id, record, received_at)
+        except RecordRace:
+            continue
+    return store.release_quarantined(item_id, record, received_at)
 
 
 def _every(store: Store) -> Iterator[int]:

@@ -18,7 +18,7 @@ from mailfate.core.model import Record, Rejected, conflicting, same_content
 from mailfate.core.stats import ALL_COUNTS
 from mailfate.core.suppression import Policy
 from mailfate.core.views import IngestResult
-from mailfate.errors import RecordConflict, UnstorableData
+from mailfate.errors import RecordConflict, RecordRace, UnstorableData
 from mailfate.store import feed, insights, sql, suppressions, terms
 from mailfate.store.alerts import ReputationAlerts
 from mailfate.store.gauges import GaugeQueries
@@ -69,6 +69,8 @@ class SqlStore(
                 return self.write(sql.prepare(pending, received_at))
             except RecordConflict as conflict:
                 pending = [_conflicting(item, conflict.items.get(i)) for i, item in enumerate(pending)]
+            except RecordRace:  # written again, the keys another writer took are seen as stored
+                continue
             except UnstorableData as exc:
                 if len(pending) == 1:
                     pending = [_unstorable(pending[0], exc)]
@@ -128,11 +130,15 @@ class SqlStore(
         # Concurrent PostgreSQL writers must lock rows in one order, or they deadlock: key order.
         order = d.ordered_writes
         if records:
-            tx.executemany(
+            inserted = tx.executemany(
                 "INSERT INTO records (record_key, transport, kind, received_at, note, body) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (record_key) DO NOTHING",
                 sorted(records) if order else records,
             )
+            # A key that was free when read above and taken now was committed by a concurrent writer: its
+            # content may differ, so this record is neither "stored" nor known to be a duplicate yet.
+            if inserted != len(records):
+                raise RecordRace(f"{len(records) - inserted} record keys were stored meanwhile by another writer")
         searched: dict[str, terms.Row] = {}
         if batch.messages:
             message_ids = [row[0] for row in batch.messages]
