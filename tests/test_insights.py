@@ -300,6 +300,29 @@ def test_diagnostics_usage_errors(db: str) -> None:
         DiagnosticsQuery.parse(None, None, None, "ten", datetime.now(UTC))
 
 
+@pytest.mark.parametrize(
+    ("since", "until", "counted"),
+    [
+        (WINDOW[0], "9999-12-31T00:00:00Z", True),
+        (WINDOW[0], "9999-12-31T23:59:59.999Z", True),
+        ("9999-12-30T00:00:00Z", "9999-12-31T23:59:59Z", False),
+        ("9999-12-31T05:00:00Z", "9999-12-31T23:59:59Z", False),
+    ],
+)
+def test_a_window_may_end_on_the_calendars_last_day(db: str, since: str, until: str, counted: bool) -> None:
+    """9999-12-31 has no day after it: a window that reaches it counts what it holds, without an error."""
+    store = open_store(db)
+    try:
+        now = datetime.now(UTC)
+        reasons = store.diagnostics(DiagnosticsQuery.parse(since, until, None, None, now)).to_json()["totals"]
+        figures = store.stats(StatsQuery.parse(since, until, "provider", now)).to_json()["totals"]
+    finally:
+        store.close()
+    assert reasons == ({"bounce": 5, "soft_bounce": 0, "complaint": 1} if counted else dict.fromkeys(reasons, 0))
+    assert figures["sent"] == (18 if counted else 0)
+    assert main(["diagnostics", "--db", db, "--json", "--until", until]) == 0
+
+
 def test_a_late_event_moves_a_recipient_between_groups(store: Store) -> None:
     """Counts follow the fate: a Delivery that names the provider, then a bounce, regroup the recipient."""
     ingest(store, [event("Send", "late", ["x@corp.example"], SENT)])
@@ -400,6 +423,9 @@ def test_http_diagnostics_and_provider_figures(servers: Any, tmp_path: Any) -> N
     assert [(r["provider"], r["count"]) for r in body["reasons"]] == [("google", 3), ("microsoft", 1)]
     assert request(server.port, "GET", "/api/diagnostics?limit=nope", headers=auth).status == 400
     assert request(server.port, "GET", "/api/diagnostics?colour=red", headers=auth).status == 400
+    for end in ("until=9999-12-31T00:00:00Z", "since=9999-12-30T00:00:00Z&until=9999-12-31T23:59:59Z"):
+        assert request(server.port, "GET", f"/api/diagnostics?{end}", headers=auth).status == 200
+        assert request(server.port, "GET", f"/api/stats?{end}&group_by=provider", headers=auth).status == 200
     stats = request(server.port, "GET", f"/api/stats?{window}&group_by=provider", headers=auth).json()
     assert [g["key"] for g in stats["groups"]][:2] == ["google", "microsoft"]
     assert set(SCHEMAS["Figures"]["required"]) <= set(stats["groups"][0])

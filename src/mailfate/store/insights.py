@@ -215,11 +215,11 @@ def _parts(run: Run, since: str, until: str) -> list[tuple[bool, tuple[str, str]
     if since.endswith("T00:00:00.000Z") or not _sent(run, f"{first}T00:00:00.000Z", since):
         start = first
     else:
-        start = (date.fromisoformat(first) + timedelta(days=1)).isoformat()
-    following = (date.fromisoformat(last) + timedelta(days=1)).isoformat()
-    if not until.endswith("T00:00:00.000Z") and not _sent(run, until, f"{following}T00:00:00.000Z"):
+        start = _next_day(first) or last  # past the calendar's last day: the window is within it
+    following = _next_day(last)
+    if following and not until.endswith("T00:00:00.000Z") and not _sent(run, until, f"{following}T00:00:00.000Z"):
         end = following
-    else:
+    else:  # the calendar's last day has no day after it: its part up to until is counted from recipients
         end = last
     if start >= end:  # within one day: no whole day at all
         return [(False, (since, until))]
@@ -233,6 +233,12 @@ def _parts(run: Run, since: str, until: str) -> list[tuple[bool, tuple[str, str]
 
 def _day(stamp: str) -> str:
     return stamp[:10]
+
+
+def _next_day(day: str) -> str | None:
+    """The day after ``day``; None after 9999-12-31, where a date cannot go (a window may end there)."""
+    moment = date.fromisoformat(day)
+    return None if moment == date.max else (moment + timedelta(days=1)).isoformat()
 
 
 def _sent(run: Run, since: str, until: str) -> bool:
