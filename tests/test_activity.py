@@ -316,18 +316,39 @@ def test_the_api_lists_searches_and_exports(servers: Any, tmp_path: Any) -> None
 
 
 def test_the_export_makes_formulas_harmless() -> None:
-    """A subject or a diagnostic someone else wrote cannot run as a spreadsheet formula."""
+    """Whatever came from outside (a subject, a diagnostic, an address, a message id) cannot run as a
+    spreadsheet formula; what mailfate writes itself is unchanged."""
     from mailfate.core.activity import ActivityRow, csv_text
     from mailfate.core.fate import Summary
     from mailfate.core.views import Fate
 
-    fate = Fate("m-1", "-x@example.com", Summary(hard_bounce=True, bounce='{"diagnostic_code": "=HYPERLINK(1)"}'))
-    text = csv_text([ActivityRow(fate, "+SUM(A1)", "@shop", None, None, {})], header=True)
+    bounce = '{"diagnostic_code": "=HYPERLINK(1)", "type": "\\tPermanent"}'
+    fate = Fate('=HYPERLINK("http://evil.example")', "-2+3+cmd|'/C calc'!A0@example.com",
+                Summary(hard_bounce=True, bounce=bounce, last_event_at="2026-11-20T09:05:00.000Z"))  # fmt: skip
+    text = csv_text([ActivityRow(fate, "+SUM(A1)", "@shop", "2026-11-20T09:00:00.000Z", "\rset", {})], header=True)
     (_, line) = list(csv.reader(io.StringIO(text)))
-    assert line[2] == "-x@example.com"  # an address is kept as it is
-    assert line[8] == "'=HYPERLINK(1)"
-    assert line[10] == "'+SUM(A1)"
-    assert line[11] == "'@shop"
+    assert line[1] == '\'=HYPERLINK("http://evil.example")'
+    assert line[2] == "'-2+3+cmd|'/C calc'!A0@example.com"
+    assert (line[5], line[8], line[10], line[11], line[12]) == ("'\tPermanent", "'=HYPERLINK(1)", "'+SUM(A1)", "'@shop",
+                                                                "'\rset")  # fmt: skip
+    assert (line[0], line[3], line[4], line[13]) == (
+        "2026-11-20T09:00:00.000Z",
+        "bounced",
+        "false",
+        "2026-11-20T09:05:00.000Z",
+    )
+
+
+def test_the_api_export_makes_hostile_addresses_and_ids_harmless(servers: Any, tmp_path: Any) -> None:
+    url = f"sqlite:///{tmp_path / 'csv.db'}"
+    store = open_store(url)
+    try:
+        ingest(store, [event("Send", '=HYPERLINK("http://evil.example")', ["=1+2@example.com"], stamp(1))])
+    finally:
+        store.close()
+    server: Server = servers(db=url)
+    (_, line) = list(csv.reader(io.StringIO(request(server.port, "GET", "/api/activity.csv").body.decode())))
+    assert (line[1], line[2]) == ('\'=HYPERLINK("http://evil.example")', "'=1+2@example.com")
 
 
 def test_filters_parse_comma_lists_and_trim() -> None:

@@ -186,6 +186,15 @@ class TestSuppressionCommands:
         assert {r["email"] for r in rows} == set(reasons)
         assert next(r for r in rows if r["email"] == "r19@example.org")["message_id"] == "m19"
 
+    def test_csv_cells_cannot_run_as_formulas(self, db: str, capsys: pytest.CaptureFixture[str]) -> None:
+        assert main(["suppress", "=1+2@example.com", "--db", db, "--reason", "@SUM(1)"]) == 0
+        capsys.readouterr()
+        assert main(["suppressions", "--db", db, "--csv"]) == 0
+        rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+        row = next(r for r in rows if r["email"].endswith("1+2@example.com"))
+        assert (row["email"], row["note"], row["event_kind"]) == ("'=1+2@example.com", "'@SUM(1)", "manual")
+        assert next(r for r in rows if r["email"] == "r19@example.org")["message_id"] == "m19"
+
     def test_suppress_and_unsuppress(self, db: str, capsys: pytest.CaptureFixture[str]) -> None:
         assert main(["suppress", "New <NEW@example.com>", "--db", db, "--reason", "asked"]) == 0
         assert capsys.readouterr().out == "new@example.com suppressed (manual: asked)\n"

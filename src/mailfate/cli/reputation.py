@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from mailfate.aws.ses_suppression import pull, push, sesv2_client
 from mailfate.cli.base import MISSING, OK, Command, open_db, print_json, safe
 from mailfate.cli.render import describe
+from mailfate.core import spreadsheet
 from mailfate.core.addresses import email_address
 from mailfate.core.stats import Stats, StatsQuery
 from mailfate.core.suppression import Action, Suppression
@@ -68,13 +69,13 @@ def cmd_suppressions(args: argparse.Namespace) -> int:
         store.close()
     if args.json:
         print_json([s.to_item() for s in found])
-    elif args.csv:  # data for another program, exact like JSON: not escaped for a terminal
+    elif args.csv:  # data for another program: not escaped for a terminal, but safe in a spreadsheet
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for s in found:
             event = s.event or {}
-            writer.writerow([s.address, s.reason, s.since, s.expires_at or "", event.get("kind", ""),
-                             event.get("message_id") or "", s.note or ""])  # fmt: skip
+            writer.writerow(spreadsheet.row([s.address, s.reason, s.since, s.expires_at, event.get("kind"),
+                                             event.get("message_id"), s.note]))  # fmt: skip
     else:
         print(_table(found))
     return OK

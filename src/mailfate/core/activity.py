@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from mailfate.core import spreadsheet
 from mailfate.core.views import Fate
 
 
@@ -67,26 +68,16 @@ def csv_values(row: ActivityRow) -> list[str]:
     s = row.fate.summary
     bounce = _object(s.bounce)
     complaint = _object(s.complaint_info)
-    exact = [row.sent_at, row.fate.message_id, row.fate.address, s.status.value, "true" if s.auto_reply else "false"]
-    # Text that others wrote (a diagnostic comes from the receiving server) is made safe to open.
-    free = [bounce.get("type"), bounce.get("subtype"), bounce.get("status"), bounce.get("diagnostic_code"),
-            complaint.get("feedback_type"), row.subject, row.source, row.configuration_set]  # fmt: skip
-    return [_text(v) for v in exact] + [_safe(v) for v in free] + [_text(s.last_event_at)]
+    return spreadsheet.row([
+        row.sent_at, row.fate.message_id, row.fate.address, s.status.value, "true" if s.auto_reply else "false",
+        bounce.get("type"), bounce.get("subtype"), bounce.get("status"), bounce.get("diagnostic_code"),
+        complaint.get("feedback_type"), row.subject, row.source, row.configuration_set, s.last_event_at,
+    ])  # fmt: skip
 
 
 def _object(text: str | None) -> dict[str, Any]:
     value = json.loads(text) if text else None
     return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def _safe(value: Any) -> str:
-    """A cell that a spreadsheet would run as a formula starts with an apostrophe (OWASP's advice)."""
-    text = _text(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def csv_text(rows: Iterable[ActivityRow], header: bool = False) -> str:

@@ -74,8 +74,8 @@ PATHS: dict[str, Any] = {
             "parameters": filters("the recipient's status"),
             "responses": {
                 "200": {
-                    "description": "text/csv with a header line; one line per recipient, newest first. A cell that "
-                    "starts with = + - @ in a free-text column (subject, diagnostic...) is prefixed with '",
+                    "description": "text/csv with a header line; one line per recipient, newest first. Any cell "
+                    "that starts with = + - @, a tab or a carriage return is prefixed with '",
                     "content": {"text/csv": {"schema": {"type": "string"}}},
                 },
                 **_ERRORS,
