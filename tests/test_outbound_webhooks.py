@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import itertools
+import json
 import subprocess
 import sys
 import time
@@ -17,7 +18,9 @@ from typing import Any
 
 import pytest
 
+from mailfate.cli import main
 from mailfate.errors import UsageError
+from mailfate.outbound.names import named_webhook, shown_url
 from mailfate.outbound.signing import signature_valid
 from mailfate.outbound.webhooks import backoff, retryable
 from mailfate.settings import Settings
@@ -338,3 +341,64 @@ def test_sigterm_does_not_wait_for_a_stuck_receiver(servers: Start, signer: Sign
         stuck.stop()
     assert server.process.returncode in (0, -15)  # uvicorn ends by the signal it was sent, once shut down
     assert took < 5, f"SIGTERM took {took:.1f} s"
+
+
+def test_urls_are_shown_and_logged_without_their_secrets(
+    servers: Start, signer: Signer, store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """A chat webhook's path is its key, a query may hold a token, a user part a password: the API, the
+    command line, /metrics and the logs show a webhook as its host and its position, nothing more."""
+    receiver = Receiver(free_port(), lambda _: 422).start()  # refuses: every change is given up on
+    hook = f"http://user:pw-SECRET1@127.0.0.1:{receiver.port}/hook/path-SECRET2?token=SECRET3"
+    alert = f"http://127.0.0.1:{free_port()}/services/T000/B000/SECRETPATHxyz"  # nobody listens
+    env = settings(receiver, MAILFATE_WEBHOOK_URL=hook, MAILFATE_ALERT_URL=alert)
+    try:
+        server = servers(env=env, db=store_url)
+        send(server, signer, *traffic())
+        receiver.wait_for(lambda r: len(r) >= 5)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and request(server.port, "GET", "/api/webhooks").json()[0]["failed"] < 5:
+            time.sleep(0.05)
+    finally:
+        receiver.stop()
+    listed = request(server.port, "GET", "/api/webhooks")
+    shown = [(w["webhook"], w["url"], w["failed"]) for w in listed.json()]
+    assert shown == [(1, f"http://127.0.0.1:{receiver.port}/…", 5), (2, alert.split("/services")[0] + "/…", 0)]
+    answers = [listed.body, request(server.port, "GET", "/metrics").body]
+    for body in ({"webhook": 1, "seqs": [1]}, {"url": hook}, {"url": alert}, {"webhook": 2}):
+        answer = request(server.port, "POST", "/api/webhooks/redeliver", json.dumps(body).encode())
+        assert answer.status == 200, answer.body
+        answers.append(answer.body)
+    monkeypatch.setenv("MAILFATE_WEBHOOK_URL", hook)
+    monkeypatch.setenv("MAILFATE_ALERT_URL", alert)
+    monkeypatch.setenv("MAILFATE_WEBHOOK_SECRET", SECRET)
+    assert main(["webhooks", "--db", store_url]) == 0
+    assert main(["webhooks", "--json", "--db", store_url]) == 0
+    assert main(["webhooks", "redeliver", "1", "--all", "--db", store_url]) == 1  # done over HTTP already
+    printed = capsys.readouterr()
+    server.stop()
+    log = server.log.read_text()
+    assert '"webhook delivery failed"' in log
+    for text in (*(a.decode() for a in answers), printed.out, printed.err, log):
+        assert "SECRET" not in text
+        assert "pw-" not in text
+
+
+def test_webhooks_are_named_without_their_secret() -> None:
+    urls = ("https://hooks.slack.com/services/T0/B0/AAA", "https://hooks.slack.com/services/T0/B0/BBB",
+            "https://app.example:8443/hook?token=x", "https://u:p@app.example/")  # fmt: skip
+    assert [shown_url(u) for u in urls] == [
+        "https://hooks.slack.com/…", "https://hooks.slack.com/…", "https://app.example:8443/…", "https://app.example/",
+    ]  # fmt: skip
+    assert [shown_url(u) for u in ("http://[::1]:81/x", "app.example/key", "http://u:pa/ss@host/x")] == [
+        "http://[::1]:81/…", "…", "…",  # no part of what does not parse is sure to be the host
+    ]  # fmt: skip
+    assert named_webhook(urls, 2) == urls[1]
+    assert named_webhook(urls, 5) is None
+    assert named_webhook(urls, urls[0]) == urls[0]
+    assert named_webhook(urls, "https://app.example:8443/...") == urls[2]
+    assert named_webhook(urls, "https://u:***@app.example/") == urls[3]  # as earlier versions showed it
+    assert named_webhook(urls, "https://other.example/…") is None
+    with pytest.raises(UsageError, match=r"2 webhooks are shown as https://hooks.slack.com/…: .* \(1, 2\)"):
+        named_webhook(urls, "https://hooks.slack.com/…")

@@ -272,16 +272,21 @@ def test_cli_redeliver(db: str, capsys: pytest.CaptureFixture[str], monkeypatch:
         store.close()
     monkeypatch.setenv("MAILFATE_WEBHOOK_URL", URL)
     monkeypatch.setenv("MAILFATE_WEBHOOK_SECRET", "s" * 16)
+    shown = "http://127.0.0.1:9/…"  # the path may be the webhook's secret: not shown
     code, out, _ = run(capsys, "webhooks", "--db", db)
     assert code == 0
-    assert out.splitlines()[0].startswith(f"{URL}: 0 delivered (last never), 0 waiting, 3 given up")
+    assert out.splitlines()[0].startswith(f"1. {shown}: 0 delivered (last never), 0 waiting, 3 given up")
     assert "given up after 1 attempts; HTTP 422: HTTP 422: refused" in out
-    code, out, err = run(capsys, "webhooks", "redeliver", URL, str(seqs[0]), "--db", db)
-    assert (code, out.strip(), err) == (0, f"1 changes due again for {URL}: seq {seqs[0]}", "")
-    code, out, _ = run(capsys, "webhooks", "redeliver", URL, "--all", "--json", "--db", db)
-    assert (code, json.loads(out)) == (0, {"url": URL, "redelivered": seqs[1:], "missing": []})
+    code, out, err = run(capsys, "webhooks", "redeliver", "1", str(seqs[0]), "--db", db)  # by its position
+    assert (code, out.strip(), err) == (0, f"1 changes due again for {shown}: seq {seqs[0]}", "")
+    code, out, _ = run(capsys, "webhooks", "redeliver", "http://127.0.0.1:9/...", str(seqs[1]), "--json", "--db", db)
+    assert (code, json.loads(out)) == (0, {"webhook": 1, "url": shown, "redelivered": [seqs[1]], "missing": []})
+    code, out, _ = run(capsys, "webhooks", "redeliver", URL, "--all", "--json", "--db", db)  # as configured
+    assert (code, json.loads(out)) == (0, {"webhook": 1, "url": shown, "redelivered": seqs[2:], "missing": []})
     code, out, err = run(capsys, "webhooks", "redeliver", URL, "--all", "--db", db)
     assert code == 1
-    assert err.strip() == f"mailfate: nothing was given up on for {URL}"
+    assert err.strip() == f"mailfate: nothing was given up on for {shown}"
+    code, out, err = run(capsys, "webhooks", "redeliver", "2", "--all", "--db", db)
+    assert (code, err.strip()) == (2, "mailfate: error: no webhook at position 2: 1 configured (see mailfate webhooks)")
     code, out, _ = run(capsys, "webhooks", "--json", "--db", db)
     assert [f["state"] for f in json.loads(out)[0]["failures"]] == ["pending"] * 3

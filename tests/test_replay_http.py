@@ -83,6 +83,10 @@ def test_replay_and_dismiss_over_http(servers: Start, signer: Signer, store_url:
         ("DELETE", "/api/quarantine/-1", None, 404),
         ("POST", "/api/webhooks/redeliver", {}, 400),
         ("POST", "/api/webhooks/redeliver", {"url": "http://127.0.0.1:9/nowhere"}, 404),
+        ("POST", "/api/webhooks/redeliver", {"webhook": 1}, 404),
+        ("POST", "/api/webhooks/redeliver", {"webhook": "1"}, 400),
+        ("POST", "/api/webhooks/redeliver", {"webhook": 0}, 400),
+        ("POST", "/api/webhooks/redeliver", {"webhook": 1, "url": "http://127.0.0.1:9/nowhere"}, 400),
     ],
 )
 def test_bad_requests_get_a_json_error(
@@ -123,9 +127,11 @@ def test_a_given_up_change_is_redelivered(servers: Start, signer: Signer, store_
         (failure,) = status["failures"]
         assert (failure["state"], failure["next_attempt_at"], failure["last_status"]) == ("failed", None, 422)
         refusing = False
-        asked = {"url": receiver.url, "seqs": [failure["seq"], 999]}
+        shown = f"http://127.0.0.1:{receiver.port}/…"
+        assert (status["webhook"], status["url"]) == (1, shown)
+        asked = {"webhook": 1, "seqs": [failure["seq"], 999]}
         assert call(server, "POST", "/api/webhooks/redeliver", asked) == (
-            200, {"url": receiver.url, "redelivered": [failure["seq"]], "missing": [999]},
+            200, {"webhook": 1, "url": shown, "redelivered": [failure["seq"]], "missing": [999]},
         )  # fmt: skip
         receiver.wait_for(lambda r: any(x.seq == failure["seq"] and x.status == 200 for x in r))
         deadline = time.monotonic() + 20
@@ -133,8 +139,9 @@ def test_a_given_up_change_is_redelivered(servers: Start, signer: Signer, store_
             time.sleep(0.05)
         (status,) = call(server, "GET", "/api/webhooks")[1]
         assert (status["delivered"], status["failed"], status["failures"]) == (5, 0, [])
-        assert call(server, "POST", "/api/webhooks/redeliver", {"url": receiver.url}) == (
-            200, {"url": receiver.url, "redelivered": [], "missing": []},
-        )  # fmt: skip
+        for named in (receiver.url, shown):  # as configured (as before), or as shown
+            assert call(server, "POST", "/api/webhooks/redeliver", {"url": named}) == (
+                200, {"webhook": 1, "url": shown, "redelivered": [], "missing": []},
+            )  # fmt: skip
     finally:
         receiver.stop()

@@ -17,7 +17,7 @@ from mailfate.core.alerts import AlertPolicy
 from mailfate.core.insights import Resolve
 from mailfate.core.suppression import Policy
 from mailfate.errors import UsageError
-from mailfate.logs import redact_url
+from mailfate.outbound.names import shown_url
 from mailfate.outbound.webhooks import WebhookConfig
 from mailfate.store.base import DEFAULT_URL
 from mailfate.store.quarantine import QuarantineLimits
@@ -266,8 +266,7 @@ def _webhooks(env: Mapping[str, str], n: dict[str, float]) -> WebhookConfig | No
 
 
 def _check_webhook_url(url: str, name: str = "MAILFATE_WEBHOOK_URL") -> None:
-    # A malformed URL with an "@" may hold a password that a parser would not find: show none of it.
-    shown = redact_url(url) if "@" not in url else url.split("://", 1)[0] + "://(hidden: it holds an @)"
+    shown = shown_url(url)  # its path, query and user part may be its secret
     if not url.startswith(("https://", "http://")):
         raise UsageError(f"{name} {shown!r} must start with https:// or http://")
     try:

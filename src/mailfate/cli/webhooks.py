@@ -11,7 +11,7 @@ from typing import Any
 from mailfate.cli.base import MISSING, OK, Command, open_db, print_json, safe
 from mailfate.core.timestamps import format_timestamp
 from mailfate.errors import UsageError
-from mailfate.logs import redact_url
+from mailfate.outbound.names import listed, named_webhook, shown_url
 from mailfate.settings import Settings
 
 
@@ -24,9 +24,11 @@ def add_commands(command: Command) -> None:
     redeliver = actions.add_parser(
         "redeliver", help="deliver again changes given up on", description="deliver again changes given up on"
     )
-    redeliver.add_argument("url", metavar="URL", help="the webhook URL, as configured or as the list shows it")
+    redeliver.add_argument(
+        "webhook", metavar="WEBHOOK", help="its position in the list (1 first), or its URL as configured or shown"
+    )
     redeliver.add_argument("seqs", metavar="SEQ", nargs="*", type=_seq, help="the changes (their seq)")
-    redeliver.add_argument("--all", action="store_true", help="every change given up on for this URL")
+    redeliver.add_argument("--all", action="store_true", help="every change given up on for this webhook")
     redeliver.add_argument("--db", metavar="URL", default=argparse.SUPPRESS, help="database URL ($MAILFATE_DB)")
     redeliver.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the API's JSON answer")
     redeliver.set_defaults(handler=cmd_redeliver, db_use="writes")
@@ -51,7 +53,7 @@ def cmd_webhooks(args: argparse.Namespace) -> int:
         return MISSING
     store = open_db(args, settings)
     try:
-        found = [{**w, "url": redact_url(w["url"])} for w in store.webhooks(urls)]
+        found = listed(store.webhooks(urls))
     finally:
         store.close()
     if args.json:
@@ -63,8 +65,9 @@ def cmd_webhooks(args: argparse.Namespace) -> int:
 
 def _text(webhook: dict[str, Any]) -> str:
     lines = [
-        f"{safe(webhook['url'])}: {webhook['delivered']:,} delivered (last {webhook['last_delivered_at'] or 'never'}), "
-        f"{webhook['pending']:,} waiting, {webhook['failed']:,} given up"
+        f"{webhook['webhook']}. {safe(webhook['url'])}: {webhook['delivered']:,} delivered "
+        f"(last {webhook['last_delivered_at'] or 'never'}), {webhook['pending']:,} waiting, "
+        f"{webhook['failed']:,} given up"
     ]
     for failure in webhook["failures"]:
         when = f"next attempt {failure['next_attempt_at']}" if failure["state"] == "pending" else "given up"
@@ -80,9 +83,15 @@ def cmd_redeliver(args: argparse.Namespace) -> int:
     if args.all == bool(args.seqs):
         raise UsageError("name the changes to deliver again (their seq), or --all")
     settings = Settings.from_env()
-    # The URL as configured, or as the list shows it (password hidden); else as given (one no longer
+    urls = _urls(settings)
+    # A position, the URL as configured or as the list shows it; else a URL as given (one no longer
     # configured may still have changes waiting).
-    url = next((u for u in _urls(settings) if args.url in (u, redact_url(u))), args.url)
+    typed = args.webhook
+    given: str | int = int(typed) if typed.isascii() and typed.isdigit() and len(typed) <= 9 else typed
+    url = named_webhook(urls, given)
+    if url is None and isinstance(given, int):
+        raise UsageError(f"no webhook at position {given}: {len(urls)} configured (see mailfate webhooks)")
+    url = url or typed
     store = open_db(args, settings)
     try:
         done = store.redeliver(url, None if args.all else args.seqs, format_timestamp(datetime.now(UTC)))
@@ -90,11 +99,12 @@ def cmd_redeliver(args: argparse.Namespace) -> int:
         store.close()
     missing = sorted(set(args.seqs) - set(done))
     if getattr(args, "json", False):
-        print_json({"url": redact_url(url), "redelivered": done, "missing": missing})
+        position = urls.index(url) + 1 if url in urls else None
+        print_json({"webhook": position, "url": shown_url(url), "redelivered": done, "missing": missing})
     elif done:
-        print(f"{len(done):,} changes due again for {safe(redact_url(url))}: seq {', '.join(map(str, done))}")
+        print(f"{len(done):,} changes due again for {safe(shown_url(url))}: seq {', '.join(map(str, done))}")
     for seq in missing:
-        print(f"mailfate: change {seq} was not given up on for {safe(redact_url(url))}", file=sys.stderr)
+        print(f"mailfate: change {seq} was not given up on for {safe(shown_url(url))}", file=sys.stderr)
     if not done and not missing:
-        print(f"mailfate: nothing was given up on for {safe(redact_url(url))}", file=sys.stderr)
+        print(f"mailfate: nothing was given up on for {safe(shown_url(url))}", file=sys.stderr)
     return MISSING if missing or not done else OK

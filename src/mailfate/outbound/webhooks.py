@@ -25,7 +25,8 @@ from mailfate.core.alerts import chat_message
 from mailfate.core.jsonutil import dumps
 from mailfate.core.timestamps import format_timestamp
 from mailfate.errors import StorageError
-from mailfate.logs import logger, redact_url
+from mailfate.logs import logger
+from mailfate.outbound.names import shown_url
 from mailfate.outbound.signing import CHANGE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from mailfate.store import Store
 from mailfate.store.outbox import Delivery
@@ -256,6 +257,6 @@ class WebhookSender:
         self.store.delivery_failed(delivery, format_timestamp(now), outcome.status, outcome.error, retry_at)
         logger.warning(
             "webhook delivery failed",
-            extra={"fields": {"url": redact_url(delivery.url), "seq": delivery.change.seq, "status": outcome.status,
+            extra={"fields": {"url": shown_url(delivery.url), "seq": delivery.change.seq, "status": outcome.status,
                               "error": outcome.error, "retry_at": retry_at}},
         )  # fmt: skip

@@ -17,7 +17,8 @@ from starlette.responses import Response
 from mailfate.core.jsonutil import loads
 from mailfate.core.timestamps import format_timestamp
 from mailfate.errors import UsageError
-from mailfate.logs import logger, redact_url
+from mailfate.logs import logger
+from mailfate.outbound.names import named_webhook, shown_url
 from mailfate.sns.verify import Verifier
 from mailfate.sources.replay import MISSING, replay_one, replay_quarantine
 from mailfate.store import Store
@@ -78,27 +79,34 @@ class Actions:
         return ok({"dismissed": gone, "missing": sorted(set(ids) - set(gone))})
 
     async def redeliver(self, request: Request) -> Response:
-        """``POST /api/webhooks/redeliver``: ``{"url": ..., "seqs": [...]}`` (no seqs: every change given
-        up for that URL) become due again."""
-        body = _json_object(await request.body(), '{"url": "...", "seqs": [1, 2]}')
-        given = body.get("url")
-        if not isinstance(given, str) or not given:
-            raise UsageError('body must name the webhook: {"url": "...", "seqs": [...]}')
-        url = self.webhook_url(given)
+        """``POST /api/webhooks/redeliver``: ``{"webhook": 2, "seqs": [...]}`` (or ``"url"``; no seqs: every
+        change given up for that webhook) become due again."""
+        body = _json_object(await request.body(), '{"webhook": 1, "seqs": [1, 2]}')
+        given = _webhook(body)
+        url = named_webhook(self.webhook_urls, given)
         if url is None:
-            return error(404, f"no webhook URL {redact_url(given)[:200]} is configured")
+            named = f"position {given}" if isinstance(given, int) else shown_url(given)
+            return error(404, f"no webhook at {named} is configured")
         seqs = _whole_numbers(body["seqs"], "seqs") if body.get("seqs") is not None else None
         now = format_timestamp(datetime.now(UTC))
         done = await run_in_threadpool(self.store.redeliver, url, seqs, now)
         missing = sorted(set(seqs) - set(done)) if seqs is not None else []
-        return ok({"url": redact_url(url), "redelivered": done, "missing": missing})
+        position = self.webhook_urls.index(url) + 1
+        return ok({"webhook": position, "url": shown_url(url), "redelivered": done, "missing": missing})
 
-    def webhook_url(self, given: str) -> str | None:
-        """The configured URL that ``given`` names: itself, or as GET /api/webhooks shows it (no password)."""
-        for url in self.webhook_urls:
-            if given in (url, redact_url(url)):
-                return url
-        return None
+
+def _webhook(body: dict[str, Any]) -> str | int:
+    """What names the webhook: its position (``webhook``), else its URL as configured or as shown."""
+    position, url = body.get("webhook"), body.get("url")
+    if position is not None and url is not None:
+        raise UsageError('name the webhook once: {"webhook": 1} or {"url": "..."}')
+    if position is not None:
+        if type(position) is not int or not 0 < position < 2**31:
+            raise UsageError("webhook must be a position: 1 for the first configured webhook")
+        return position
+    if not isinstance(url, str) or not url:
+        raise UsageError('body must name the webhook: {"webhook": 1, "seqs": [...]} (or "url")')
+    return url
 
 
 def _item_id(raw: str) -> int | None:

@@ -21,7 +21,8 @@ from mailfate.core.stats import StatsQuery
 from mailfate.core.suppression import Action, Policy
 from mailfate.core.timestamps import format_timestamp
 from mailfate.errors import StorageError, UsageError
-from mailfate.logs import logger, redact_url
+from mailfate.logs import logger
+from mailfate.outbound.names import listed
 from mailfate.store import Store
 from mailfate.store.listing import (
     RECIPIENT_LIMIT,
@@ -218,7 +219,7 @@ class Api:
 
     async def webhooks(self, request: Request) -> Response:
         found = await run_in_threadpool(self.store.webhooks, self.webhook_urls)
-        return ok([{**w, "url": redact_url(w["url"])} for w in found])
+        return ok(listed(found))
 
     async def healthz(self, request: Request) -> Response:
         return ok({"status": "ok"})

@@ -130,13 +130,17 @@ ACTION_PATHS: dict[str, Any] = {
     },
     "/api/webhooks/redeliver": {
         "post": {
-            "summary": "Deliver again changes a webhook gave up on: those numbered seqs, or every one of the URL",
+            "summary": "Deliver again changes a webhook gave up on: those numbered seqs, or every one of the webhook",
             "requestBody": _body(
                 {
                     "type": "object",
-                    "required": ["url"],
+                    "description": "names the webhook by webhook (its position) or by url, not both",
                     "properties": {
-                        "url": {"type": "string", "description": "as configured, or as GET /api/webhooks shows it"},
+                        "webhook": {"type": "integer", "minimum": 1, "description": "as GET /api/webhooks numbers it"},
+                        "url": {
+                            "type": "string",
+                            "description": "as configured, or as GET /api/webhooks shows it when no other is shown so",
+                        },
                         "seqs": {"type": "array", "maxItems": 10000, "items": {"type": "integer", "minimum": 1}},
                     },
                 },
@@ -144,7 +148,7 @@ ACTION_PATHS: dict[str, Any] = {
             ),
             "responses": {
                 "200": _json(ref("Redelivered"), "the changes due again"),
-                "404": _json(ref("Error"), "no such webhook URL is configured"),
+                "404": _json(ref("Error"), "no such webhook is configured"),
                 **_ERRORS,
             },
         }
@@ -186,9 +190,10 @@ SCHEMAS: dict[str, Any] = {
     },
     "Redelivered": {
         "type": "object",
-        "required": ["url", "redelivered", "missing"],
+        "required": ["webhook", "url", "redelivered", "missing"],
         "properties": {
-            "url": {"type": "string", "description": "password hidden"},
+            "webhook": {"type": "integer", "description": "its position in the settings, 1 first"},
+            "url": {"type": "string", "description": "scheme, host and port only: the rest is masked"},
             "redelivered": {**_ID_LIST, "description": "seqs of the changes due again"},
             "missing": {**_ID_LIST, "description": "seqs asked for that were not given up on"},
         },

@@ -271,9 +271,11 @@ SCHEMAS: dict[str, Any] = {
     },
     "Webhook": {
         "type": "object",
-        "required": ["url", "delivered", "pending", "failed", "failures"],
+        "required": ["webhook", "url", "delivered", "pending", "failed", "failures"],
         "properties": {
-            "url": {"type": "string", "description": "password hidden"},
+            "webhook": {"type": "integer", "description": "its position in the settings (MAILFATE_WEBHOOK_URL "
+                        "first, then MAILFATE_ALERT_URL), 1 first: what redelivery and /metrics name it by"},
+            "url": {"type": "string", "description": "scheme, host and port only: the rest is masked"},
             "delivered": {"type": "integer"},
             "last_delivered_at": TIME,
             "pending": {"type": "integer"},

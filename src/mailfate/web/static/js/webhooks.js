@@ -1,5 +1,6 @@
 // Outbound webhooks: how far each receiver is, and the changes that failed or wait for a retry. A change
-// given up on can be delivered again: one, or every one of a URL.
+// given up on can be delivered again: one, or every one of a webhook. A webhook is named by its position
+// in the settings; its URL is shown as its host only (the rest may be its secret).
 import { api, send } from "./api.js";
 import { confirmAction } from "./confirm.js";
 import { address, badge, fill, h, number, table, time } from "./dom.js";
@@ -19,8 +20,8 @@ const panel = {
       fill("webhooks", h("p", { class: "hint" }, "None configured (MAILFATE_WEBHOOK_URL)."));
       return;
     }
-    fill("webhooks", hooks.map((w) => h("div", { class: "webhook", "data-url": w.url },
-      h("p", {}, h("span", { class: "mono" }, w.url)),
+    fill("webhooks", hooks.map((w) => h("div", { class: "webhook", "data-webhook": w.webhook },
+      h("p", {}, `Webhook ${w.webhook}: `, h("span", { class: "mono" }, w.url)),
       h("p", { class: "hint" }, `${number(w.delivered)} delivered, ${number(w.pending)} waiting, ${number(w.failed)} given up`,
         w.last_delivered_at ? "; last delivery " : "", w.last_delivered_at ? time(w.last_delivered_at) : ""),
       w.failed ? h("div", { class: "row toolbar" }, h("button", { type: "button", class: "secondary redeliver-all",
@@ -44,14 +45,15 @@ async function redeliver(hook, seqs) {
   const all = seqs === null;
   const yes = await confirmAction({
     title: all ? `Redeliver ${number(hook.failed)} changes?` : `Redeliver change ${seqs[0]}?`,
-    text: `${all ? "Every change given up on for" : "This change goes again to"} ${hook.url}`
+    text: `${all ? "Every change given up on for" : "This change goes again to"} webhook ${hook.webhook} (${hook.url})`
       + `${all ? " goes again" : ""}, now, with a new retry window.`,
     yes: all ? "Redeliver all" : "Redeliver",
   });
   if (!yes) return;
   const status = document.getElementById("webhooks-status");
   try {
-    const result = await send("POST", "/api/webhooks/redeliver", all ? { url: hook.url } : { url: hook.url, seqs });
+    const target = { webhook: hook.webhook };
+    const result = await send("POST", "/api/webhooks/redeliver", all ? target : { ...target, seqs });
     status.textContent = result.redelivered.length
       ? `Due again: change ${result.redelivered.join(", ")}.` : "Nothing was given up on any more.";
   } catch (error) {
