@@ -431,3 +431,40 @@ def test_new_thresholds_decide_every_suppression_again(store_url: str) -> None:
         assert len(store.changes(0, 100)) == 3  # two fates, one suppression
     finally:
         store.close()
+
+
+def test_the_list_reads_numbers_as_numbers(store: Store) -> None:
+    """user2 before user10 before user111 before user1007, across pages; the key is exact per address."""
+    from mailfate.core.addresses import natural_key
+
+    names = ["user1007", "user111", "user2", "user10", "user01", "user1", "bob", "a9z", "a10"]
+    for name in names:
+        store.add_action(f"{name}@example.com", Action("suppress", "2026-11-20T10:00:00.000Z", None))
+    expected = ["a9z", "a10", "bob", "user01", "user1", "user2", "user10", "user111", "user1007"]
+    assert [s.address for s in store.suppressions()] == [f"{n}@example.com" for n in expected]
+    paged, after = [], None
+    for _ in range(len(names)):  # two at a time, by the cursor the API gives (the last address)
+        page = store.suppressions(after=after, limit=2)
+        if not page:
+            break
+        paged += [s.address for s in page]
+        after = page[-1].address
+    assert paged == [f"{n}@example.com" for n in expected]
+    assert natural_key("user1007@x9.example") == "user041007@x019.example"
+
+
+def test_the_upgrade_gives_the_kept_suppressions_their_order(store_url: str) -> None:
+    """Suppressions kept before migration 0012 are listed as a person reads them once it has run."""
+    store = open_store(store_url)
+    for name in ("user10", "user9", "user100"):
+        store.add_action(f"{name}@example.com", Action("suppress", "2026-11-20T10:00:00.000Z", None))
+    with store._transaction() as tx:  # type: ignore[attr-defined]
+        tx.execute("DROP INDEX suppression_state_order")
+        tx.execute("ALTER TABLE suppression_state DROP COLUMN sort_key")
+        tx.execute("DELETE FROM schema_migrations WHERE version = '0012_suppression_order'")
+    store.close()
+    store = open_store(store_url)
+    try:
+        assert [s.address for s in store.suppressions()] == [f"user{n}@example.com" for n in (9, 10, 100)]
+    finally:
+        store.close()

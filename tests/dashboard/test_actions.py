@@ -100,6 +100,9 @@ def test_suppressions_come_a_page_at_a_time(servers: Start, seeded: Any, page_fo
     assert rows.count() == total
     shown = [rows.nth(i).get_attribute("data-address") for i in range(total)]
     assert len(set(shown)) == total  # no page repeated or skipped
+    # Numbers read as numbers: user2 before user10, and bulk9 (bulk009) before bulk10.
+    assert shown[:33] == [f"bulk{i:03d}@example.net" for i in range(33)]
+    assert shown[150:] == [f"user{i}@example.com" for i in range(33)]
     assert all("limit=100" in u for u in asked), asked  # never the whole list at once
 
 

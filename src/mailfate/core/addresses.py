@@ -60,3 +60,19 @@ def address_problem(address: str) -> str | None:
     if not domain or any(not label for label in domain.split(".")):
         return "has no valid domain after the @"
     return None
+
+
+_DIGIT_RUN = re.compile(r"[0-9]+")
+
+
+def natural_key(address: str) -> str:
+    """The key that lists addresses the way a person reads them: ``user2`` before ``user10`` before
+    ``user111`` before ``user1007``. Each run of digits is written with its length first (two digits;
+    leading zeros dropped), so that comparing keys as text compares the numbers; the rest is as it is.
+    Two addresses may share a key (``user01``, ``user1``): lists order by the key, then the address."""
+
+    def number(run: re.Match[str]) -> str:
+        digits = run.group().lstrip("0") or "0"
+        return f"{len(digits):02d}{digits}"
+
+    return _DIGIT_RUN.sub(number, address)

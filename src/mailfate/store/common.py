@@ -207,6 +207,8 @@ class SqlStore(
             suppressions.refresh_all(tx, self.dialect, datetime.now(UTC), self.policy)
         if name == "0009_a_domain_days":
             insights.backfill(tx, self.dialect)  # providers, delivery times and reasons of what is stored
+        if name == "0012_suppression_order":
+            suppressions.fill_sort_keys(tx)  # the suppression list in the order a person reads it
 
     def _after_migrations(self, tx: Transaction) -> None:
         """Run by a store opened for writing, once its schema is current."""

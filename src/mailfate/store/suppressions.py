@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from mailfate.core.addresses import natural_key
 from mailfate.core.changes import suppression_change
 from mailfate.core.check import CheckResult, check
 from mailfate.core.jsonutil import dumps, loads
@@ -110,9 +111,9 @@ def refresh(
             tx.execute("DELETE FROM suppression_state WHERE address = ?", (address,))
         else:
             tx.execute(
-                "INSERT INTO suppression_state (address, expires_at, payload) VALUES (?, ?, ?) "
+                "INSERT INTO suppression_state (address, expires_at, payload, sort_key) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (address) DO UPDATE SET expires_at = excluded.expires_at, payload = excluded.payload",
-                (address, current.expires_at, payload),
+                (address, current.expires_at, payload, natural_key(address)),
             )
         appended += 1
         if not announce:
@@ -180,19 +181,27 @@ def in_force(run: Run, addresses: Sequence[str], now: datetime) -> dict[str, Sup
     return found
 
 
+def fill_sort_keys(tx: Transaction) -> None:
+    """Give the rows kept before migration 0012 their :func:`natural_key` (its data step)."""
+    rows = tx.execute("SELECT address FROM suppression_state")
+    if rows:
+        tx.executemany("UPDATE suppression_state SET sort_key = ? WHERE address = ?",
+                       [(natural_key(address), address) for (address,) in rows])  # fmt: skip
+
+
 def listing(
     run: Run, now: datetime, after: str | None = None, limit: int | None = None, contains: str | None = None
 ) -> list[Suppression]:
-    """The suppressions in force at ``now``, by address: after ``after``, at most ``limit``, of the
-    addresses that hold ``contains`` when given."""
+    """The suppressions in force at ``now``, by address as a person reads it (user2 before user10):
+    after the address ``after``, at most ``limit``, of the addresses that hold ``contains`` when given."""
     where, args = ["(expires_at IS NULL OR expires_at > ?)"], [format_timestamp(now)]
-    if after is not None:
-        where.append("address > ?")
-        args.append(after)
+    if after is not None:  # in the order a person reads: numbers as numbers (natural_key)
+        where.append("(sort_key, address) > (?, ?)")
+        args += [natural_key(after), after]
     if contains:
         where.append("address LIKE ? ESCAPE '!'")
         args.append("%" + contains.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%")
-    statement = f"SELECT address, payload FROM suppression_state WHERE {' AND '.join(where)} ORDER BY address"
+    statement = f"SELECT address, payload FROM suppression_state WHERE {' AND '.join(where)} ORDER BY sort_key, address"
     if limit is not None:
         statement += f" LIMIT {int(limit)}"
     return [Suppression.from_json(address, loads(payload)) for address, payload in run(statement, args)]
