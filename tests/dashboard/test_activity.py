@@ -57,7 +57,7 @@ def test_search_finds_a_message_and_shows_its_timeline(
     page.press("#search", "Enter")
     page.wait_for_selector("#recipient-suppression")
     assert page.locator("#recipient-suppression").inner_text().startswith("Suppressed (bounce)")
-    page.locator(f"#detail a[data-message='{found}']").click()  # from the address to its message
+    page.locator(f"#activity-list a[data-message='{found}']").click()  # from the address to its message
     page.wait_for_selector(f"#message-view[data-message='{found}']")
 
 

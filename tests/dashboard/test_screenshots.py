@@ -23,7 +23,8 @@ def test_screenshots_for_the_docs(servers: Start, seeded: Any, page_for: Any) ->
     folder = os.environ.get("MAILFATE_TEST_SCREENSHOTS")
     shots = (
         ("desktop", DESKTOP, "/", "#gauges .gauge", True),
-        ("activity", DESKTOP, f"/#view=activity&message={expected['bounced'][2]}", "#timeline li", True),
+        ("activity", DESKTOP, "/#view=activity&status=bounced%2Ccomplained", "#activity-list tbody tr", False),
+        ("quarantine", DESKTOP, "/#view=quarantine", "#quarantine tbody tr", False),
         ("phone", PHONE, "/", "#gauges .gauge", False),
         ("phone-activity", PHONE, f"/#view=activity&message={expected['bounced'][2]}", "#timeline li", False),
     )

@@ -92,14 +92,14 @@ def test_the_page_refreshes_by_itself(servers: Start, seeded: Any, page_for: Any
     page = page_for(server, path="/#view=activity&recipient=late%40example.com")
     page.evaluate("() => localStorage.setItem('mailfate-refresh-seconds', '1')")
     page.reload()
-    page.wait_for_selector("#detail:has-text('Nothing was ever sent')")
+    page.wait_for_selector("#result:has-text('Nothing matches')")
     store = open_store(url)
     try:
         sent = stamp(datetime.now(UTC))
         ingest_bytes(store, json.dumps(event("Send", "m-late", ["late@example.com"], sent)).encode())
     finally:
         store.close()
-    page.wait_for_selector("#detail a[data-message='m-late']")  # no click: the page asked again
+    page.wait_for_selector("#activity-list a[data-message='m-late']")  # no click: the page asked again
 
 
 def test_back_and_forward_walk_through_views_and_messages(servers: Start, seeded: Any, page_for: Any) -> None:

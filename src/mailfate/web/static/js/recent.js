@@ -1,8 +1,11 @@
-// The latest bounces and complaints, each with its recipient and the kind of trouble.
+// The latest bounces and complaints, one row per recipient, each with the kind of trouble; the whole
+// list is the activity view, filtered the same way.
 import { api } from "./api.js";
-import { fill, h, table, time, badge } from "./dom.js";
-import { messageLink } from "./links.js";
+import { fateBadges, fill, h, table, time, troubleType } from "./dom.js";
+import { addressLink, messageLink } from "./links.js";
 import { addPanel } from "./panels.js";
+
+const SHOWN = 20;
 
 addPanel({
   id: "recent",
@@ -10,14 +13,13 @@ addPanel({
   title: "Recent bounces and complaints",
   wide: true,
   async load() {
-    const [bounced, complained] = await Promise.all([
-      api("/api/messages?status=bounced&limit=10"),
-      api("/api/messages?status=complained&limit=10"),
-    ]);
-    const messages = [...bounced.messages, ...complained.messages]
-      .sort((a, b) => (b.sent_at || "").localeCompare(a.sent_at || ""));
-    fill("recent", h("div", { class: "table-wrap" }, table(["Sent", "Status", "Subject", "Message"],
-      messages.map((m) => h("tr", {}, h("td", { class: "nowrap" }, time(m.sent_at)), h("td", {}, badge(m.status)),
-        h("td", {}, m.subject || "–"), h("td", {}, messageLink(m.message_id)))), "No bounce or complaint: good.")));
+    const page = await api(`/api/activity?status=bounced,complained,soft_bounced&limit=${SHOWN}`);
+    fill("recent", h("div", { class: "table-wrap" }, table(["Sent", "Recipient", "Status", "Type", "Message"],
+      page.activity.map((r) => h("tr", { "data-message": r.message_id },
+        h("td", { class: "nowrap" }, time(r.sent_at)), h("td", { class: "address-cell" }, addressLink(r.address)),
+        h("td", {}, fateBadges(r)), h("td", {}, troubleType(r) || "–"), h("td", {}, messageLink(r.message_id)))),
+      "No bounce or complaint: good.")),
+    page.next_cursor ? h("p", {}, h("a", { id: "recent-all", href: "#view=activity&status=bounced%2Ccomplained%2Csoft_bounced" },
+      "All bounces and complaints")) : "");
   },
 });

@@ -21,7 +21,8 @@ addPanel({
   async load() {
     const stats = await api("/api/stats");
     fill("gauges", h("p", { class: "hint window", id: "window", title: `${when(stats.since)} to ${when(stats.until)}` },
-      `Last 7 days by send time: ${stats.since.slice(0, 10)} to ${stats.until.slice(0, 10)}`),
+      "Last 7 days by send time: ", h("span", { class: "nowrap" }, stats.since.slice(0, 10)), " to ",
+      h("span", { class: "nowrap" }, stats.until.slice(0, 10))),
     h("div", { class: "gauges" }, GAUGES.map((gauge) => renderGauge(gauge, stats.totals))));
   },
 });
