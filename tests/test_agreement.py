@@ -179,4 +179,6 @@ def test_the_dashboard_reads_those_endpoints() -> None:
     read = set(re.findall(r"view\.suppress\w*", script))
     assert read
     assert read <= {"view.suppressed", "view.suppression"}
-    assert "soft_bounce" not in script  # no rule is spelled out in the page
+    # No rule is spelled out in the page: the reason soft_bounce never appears (the status soft_bounced, a
+    # filter of the activity list, is the API's word for a fate, not a rule).
+    assert re.search(r"soft_bounce(?!d)", script) is None
