@@ -48,6 +48,17 @@ def open_db(
     return open_store(args.db or settings.database_url, bulk=bulk, policy=settings.policy, migrate=migrate)
 
 
+def cli_actor() -> str:
+    """Who acts on the command line, for the audit trail: ``cli:`` and the operating system's user."""
+    import getpass
+
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no user name in the environment and none for the uid
+        user = "unknown"
+    return f"cli:{user}"
+
+
 # Control characters (C0, DEL, C1) and the bidirectional overrides that reorder what a terminal shows.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # The same, less what JSON escapes by itself (C0): these may appear raw inside JSON strings.

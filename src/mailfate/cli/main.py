@@ -15,6 +15,7 @@ from typing import NoReturn
 
 from mailfate._version import __version__
 from mailfate.cli import (
+    audit,
     aws,
     changes,
     check,
@@ -59,7 +60,21 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler, db_use=db)
         return sub
 
-    groups = (serve, ingest, prune, lookup, quarantine, check, reputation, insights, changes, webhooks, aws, demo)
+    groups = (
+        serve,
+        ingest,
+        prune,
+        lookup,
+        quarantine,
+        check,
+        reputation,
+        insights,
+        changes,
+        webhooks,
+        audit,
+        aws,
+        demo,
+    )
     for group in (*groups, migrate):
         group.add_commands(command)
     return parser

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from mailfate.core.activity import ActivityPage, ActivityRow
 from mailfate.core.alerts import AlertPolicy, Transition
+from mailfate.core.audit import AuditAction, AuditEntry, AuditPage
 from mailfate.core.changes import Change
 from mailfate.core.check import CheckResult
 from mailfate.core.insights import Diagnostics, DiagnosticsQuery, Resolve
@@ -16,6 +17,7 @@ from mailfate.core.stats import Stats, StatsQuery
 from mailfate.core.suppression import Action, Policy, Suppression
 from mailfate.core.views import IngestResult, MessagePage, MessageView, QuarantineItem, RecipientView
 from mailfate.errors import UsageError
+from mailfate.store.audit import AUDIT_LIMIT
 from mailfate.store.gauges import Readings
 from mailfate.store.listing import FIRST_PART, RECIPIENT_LIMIT, ActivityQuery, Filters, MessagePart, MessageQuery
 from mailfate.store.outbox import Delivery
@@ -108,7 +110,23 @@ class Store(Protocol):
         """May each address be mailed, and if not why: one result per address, in order."""
         ...
 
-    def add_action(self, address: str, action: Action) -> None: ...
+    def add_action(self, address: str, action: Action, audit: AuditEntry | None = None) -> None:
+        """Suppress or lift by hand; ``audit``, the entry that says who did it, commits with it."""
+        ...
+
+    def record_audit(self, entry: AuditEntry) -> None:
+        """Add an entry to the audit trail on its own (for an action outside the database)."""
+        ...
+
+    def audit(
+        self,
+        limit: int = AUDIT_LIMIT,
+        cursor: str | None = None,
+        action: AuditAction | None = None,
+        target: str | None = None,
+    ) -> AuditPage:
+        """A page of the audit trail, newest first."""
+        ...
 
     def expire_suppressions(self, now: datetime) -> int: ...
 

@@ -21,6 +21,7 @@ from mailfate.core.views import IngestResult
 from mailfate.errors import RecordConflict, UnstorableData
 from mailfate.store import feed, insights, sql, suppressions, terms
 from mailfate.store.alerts import ReputationAlerts
+from mailfate.store.audit import AuditQueries
 from mailfate.store.gauges import GaugeQueries
 from mailfate.store.outbox import Outbox
 from mailfate.store.pages import PagedReads
@@ -37,6 +38,7 @@ class SqlStore(
     insights.InsightQueries,
     ReputationQueries,
     ReputationAlerts,
+    AuditQueries,
     GaugeQueries,
     ABC,
 ):

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from mailfate.core.audit import AuditEntry
 from mailfate.core.changes import suppression_change
 from mailfate.core.check import CheckResult, check
 from mailfate.core.jsonutil import dumps, loads
@@ -27,6 +28,7 @@ from mailfate.core.model import Status
 from mailfate.core.suppression import Action, FateFacts, Policy, Suppression, suppression_of
 from mailfate.core.timestamps import format_timestamp
 from mailfate.store import sql
+from mailfate.store.audit import record as record_audit
 from mailfate.store.tx import Run, Transaction, chunks, marks
 
 Facts = dict[str, tuple[list[FateFacts], list[Action]]]
@@ -228,9 +230,12 @@ class SuppressionQueries:
         moment = now or datetime.now(UTC)
         return check(given, lambda found: in_force(self._read, found, moment))
 
-    def add_action(self, address: str, action: Action) -> None:
-        """Record a suppression added or lifted by hand (idempotent)."""
+    def add_action(self, address: str, action: Action, audit: AuditEntry | None = None) -> None:
+        """Record a suppression added or lifted by hand (idempotent), with its entry in the audit trail
+        in the same transaction when ``audit`` is given."""
         with self._transaction() as tx:
+            if audit is not None:
+                record_audit(tx, audit)
             tx.execute(
                 "INSERT INTO suppression_actions (address, action, at, reason) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (address, action, at) DO NOTHING",
