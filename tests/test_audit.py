@@ -18,7 +18,7 @@ from mailfate.cli.main import main
 from mailfate.core.audit import NO_REASON, AuditAction, AuditEntry
 from mailfate.core.suppression import Action
 from mailfate.errors import UsageError
-from mailfate.store import Store
+from mailfate.store import Store, open_store
 from mailfate.store.audit import forget_address
 
 from .support import Server, request
@@ -179,3 +179,63 @@ def test_http_records_the_token_name(servers: Start, store_url: str) -> None:
     for bad in ("action=delete", "limit=0", "cursor=xyz", "actor=ops"):
         status, body = call(server, "GET", f"/api/audit?{bad}", READER_SECRET)
         assert (status, body["status"]) == (400, 400), bad
+
+
+@pytest.mark.server
+def test_the_python_client_says_why_and_a_read_token_is_forbidden(servers: Start) -> None:
+    import mailfate
+
+    server = servers(TOKENS)
+    base = f"http://127.0.0.1:{server.port}"
+    with mailfate.Client(base, token=READER_SECRET) as reader:
+        with pytest.raises(mailfate.Forbidden, match="may only read") as refused:
+            reader.suppress("c@example.com")
+        assert refused.value.status == 403
+    with mailfate.Client(base, token=ADMIN_SECRET) as admin:
+        admin.suppress("c@example.com", reason="test")
+        with pytest.raises(ValueError, match="needs a reason"):
+            admin.unsuppress("c@example.com", "  ")
+        admin.unsuppress("c@example.com", "the customer asked")
+    latest = call(server, "GET", "/api/audit?limit=1", READER_SECRET)[1]["entries"][0]
+    assert (latest["actor"], latest["action"], latest["reason"]) == ("ops", "unsuppress", "the customer asked")
+
+
+class SesStandIn:
+    """The account-level suppression list of sesv2, which moto does not serve: what was put on it."""
+
+    def __init__(self, region: str) -> None:
+        self.meta = type("Meta", (), {"region_name": region})()
+        self.put: list[tuple[str, str]] = []
+
+    def put_suppressed_destination(self, EmailAddress: str, Reason: str) -> None:
+        self.put.append((EmailAddress, Reason))
+
+
+def test_a_push_to_ses_is_recorded(
+    store_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mailfate.cli import reputation
+    from mailfate.sources.ingest import ingest_bytes
+    from mailfate.testing import bounce_event
+
+    from .conftest import jsonl
+
+    store = open_store(store_url)
+    try:
+        bounced = bounce_event("m-1", ["gone@example.com"], "2026-11-20T10:00:00.000Z", "Permanent", "General")
+        ingest_bytes(store, jsonl([bounced]))
+    finally:
+        store.close()
+    ses = SesStandIn("eu-west-1")
+    monkeypatch.setattr(reputation, "sesv2_client", lambda region: ses)
+    code, _, err = run(capsys, "suppressions", "--push-ses", "--json", "--db", store_url)
+    assert code == 0, err
+    assert ses.put == [("gone@example.com", "BOUNCE")]
+    store = open_store(store_url, migrate=False)
+    try:
+        (pushed,) = store.audit().entries
+    finally:
+        store.close()
+    assert (pushed.action, pushed.target) == ("push_ses", "SES account-level suppression list (eu-west-1)")
+    assert pushed.detail == {"addresses": 1, "simulator_left_out": 0}
+    assert pushed.actor == f"cli:{getpass.getuser()}"
