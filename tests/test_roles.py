@@ -145,6 +145,8 @@ class TestScopesOverHttp:
         assert "/api/suppressions" in reads
         for path in reads:
             assert call(server, "GET", path, READER_SECRET)[0] == 200, path
+        assert call(server, "GET", "/metrics", READER_SECRET)[0] == 200
+        assert call(server, "GET", "/metrics", None)[0] == 401
         status, found = call(server, "POST", "/api/check", READER_SECRET, ["a@example.com"])
         assert status == 200
         assert found[0]["allowed"] is True
