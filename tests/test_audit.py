@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -239,3 +240,80 @@ def test_a_push_to_ses_is_recorded(
     assert (pushed.action, pushed.target) == ("push_ses", "SES account-level suppression list (eu-west-1)")
     assert pushed.detail == {"addresses": 1, "simulator_left_out": 0}
     assert pushed.actor == f"cli:{getpass.getuser()}"
+
+
+class TestOperatorActions:
+    """Replay, dismiss and redeliver write their entries in their own transactions, as the actor given."""
+
+    def test_replay_and_dismiss(self, store: Store, signer: Any) -> None:
+        from mailfate.core.audit import Actor
+        from mailfate.core.model import Rejected
+        from mailfate.sources.replay import replay_quarantine
+
+        from .test_replay import body, delivery, quarantine, verifier
+
+        good, junk, other = quarantine(
+            store,
+            Rejected("unknown SES shape", body(delivery()), "file", "old.jsonl:3"),
+            Rejected("invalid JSON", b'{"eventType": "Deliv', "file", "old.jsonl:4"),
+            Rejected("invalid JSON", b"[", "file", "old.jsonl:5"),
+        )
+        by = Actor("ops", "2026-11-29T10:00:00.000Z")
+        result = replay_quarantine(store, [good, junk], verifier(signer), by)
+        assert [i.outcome for i in result.items] == ["stored", "kept"]
+        assert store.dismiss_quarantined([junk, other, 999999], by) == [junk, other]
+        found = [(e.actor, e.action, e.target, e.detail) for e in store.audit().entries]
+        assert found == [
+            ("ops", "quarantine_dismiss", f"quarantine:{other}", None),
+            ("ops", "quarantine_dismiss", f"quarantine:{junk}", None),
+            ("ops", "quarantine_replay", f"quarantine:{good}", {"outcome": "stored"}),
+        ]  # what stayed in the quarantine on replay changed nothing, and is not an entry
+
+    def test_redeliver_names_the_url_without_its_password(self, store: Store) -> None:
+        from mailfate.core.audit import Actor
+
+        from .test_replay import given_up
+
+        seqs = given_up(store)
+        url = "http://127.0.0.1:9/hook"
+        by = Actor("cli:tester", "2026-11-29T10:00:00.000Z")
+        assert store.redeliver(url, None, by.at, by) == seqs
+        assert store.redeliver(url, None, by.at, by) == []  # nothing given up any more: no entry
+        (entry,) = store.audit().entries
+        assert (entry.action, entry.target, entry.detail) == ("webhook_redeliver", url, {"seqs": seqs})
+
+
+@pytest.mark.server
+def test_operator_actions_over_http_name_the_token(servers: Start, store_url: str) -> None:
+    from mailfate.core.model import Rejected
+
+    store = open_store(store_url)
+    try:
+        store.ingest([Rejected("junk", b"junk", "sns", authenticated=False)] * 1, "2026-11-29T10:00:00.000Z")
+        (item,) = store.quarantined()
+    finally:
+        store.close()
+    server = servers(TOKENS, db=store_url)
+    assert call(server, "POST", f"/api/quarantine/{item.id}/replay", READER_SECRET)[0] == 403
+    assert call(server, "POST", f"/api/quarantine/{item.id}/replay", ADMIN_SECRET)[1]["outcome"] == "kept"
+    assert call(server, "DELETE", f"/api/quarantine/{item.id}", DEFAULT_SECRET)[0] == 200
+    entries = call(server, "GET", "/api/audit", READER_SECRET)[1]["entries"]
+    assert [(e["actor"], e["action"], e["target"]) for e in entries] == [
+        ("default", "quarantine_dismiss", f"quarantine:{item.id}")
+    ]
+
+
+def test_cli_dismiss_is_recorded_as_the_os_user(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from mailfate.core.model import Rejected
+
+    store = open_store(store_url)
+    try:
+        store.ingest([Rejected("junk", b"junk", "sns", authenticated=False)], "2026-11-29T10:00:00.000Z")
+        (item,) = store.quarantined()
+    finally:
+        store.close()
+    assert run(capsys, "quarantine", "dismiss", str(item.id), "--db", store_url)[0] == 0
+    (entry,) = json.loads(run(capsys, "audit", "--json", "--db", store_url)[1])
+    assert (entry["actor"], entry["action"], entry["target"]) == (
+        f"cli:{getpass.getuser()}", "quarantine_dismiss", f"quarantine:{item.id}"
+    )  # fmt: skip

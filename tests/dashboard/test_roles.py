@@ -33,6 +33,11 @@ def test_a_read_token_sees_no_write_control(servers: Start, seeded: Any, page_fo
     assert reader.locator("#suppressions tr[data-address='user1@example.com']").is_visible()  # it reads
     assert not reader.locator("#suppress-form").is_visible()
     assert reader.locator("#suppressions button:visible", has_text="Lift").count() == 0
+    reader.click("#views a[data-view='quarantine']")
+    reader.wait_for_selector("#quarantine tbody tr")  # it reads the quarantine
+    assert reader.locator("#quarantine-panel button:visible", has_text="Replay").count() == 0
+    assert reader.locator("#quarantine-panel button:visible", has_text="Dismiss").count() == 0
+    assert reader.locator("#quarantine-panel input.pick:visible").count() == 0
 
     admin = page_for(server, path="/#view=suppressions")
     sign_in(admin, "admin-secret-0123")
@@ -40,6 +45,9 @@ def test_a_read_token_sees_no_write_control(servers: Start, seeded: Any, page_fo
     assert admin.locator("#whoami").inner_text() == "ops (admin)"
     assert admin.locator("#suppress-form").is_visible()
     assert admin.locator("#suppressions tr[data-address='user1@example.com'] button", has_text="Lift").is_visible()
+    admin.click("#views a[data-view='quarantine']")
+    admin.wait_for_selector("#quarantine tbody tr")
+    assert admin.locator("#quarantine-replay-all").is_visible()
 
 
 def test_the_audit_panel_shows_who_did_what_and_why(servers: Start, seeded: Any, page_for: Any) -> None:

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
+from mailfate.core.audit import Actor
 from mailfate.settings import Settings
 from mailfate.store import Store, open_store
 
@@ -57,6 +58,15 @@ def cli_actor() -> str:
     except (OSError, KeyError):  # no user name in the environment and none for the uid
         user = "unknown"
     return f"cli:{user}"
+
+
+def cli_by() -> Actor:
+    """The actor of an action taken on the command line, now (for the audit trail)."""
+    from datetime import UTC, datetime
+
+    from mailfate.core.timestamps import format_timestamp
+
+    return Actor(cli_actor(), format_timestamp(datetime.now(UTC)))
 
 
 # Control characters (C0, DEL, C1) and the bidirectional overrides that reorder what a terminal shows.

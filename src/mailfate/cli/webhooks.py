@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
 from typing import Any
 
-from mailfate.cli.base import MISSING, OK, Command, open_db, print_json, safe
-from mailfate.core.timestamps import format_timestamp
+from mailfate.cli.base import MISSING, OK, Command, cli_by, open_db, print_json, safe
 from mailfate.errors import UsageError
 from mailfate.logs import redact_url
 from mailfate.settings import Settings
@@ -85,7 +83,8 @@ def cmd_redeliver(args: argparse.Namespace) -> int:
     url = next((u for u in _urls(settings) if args.url in (u, redact_url(u))), args.url)
     store = open_db(args, settings)
     try:
-        done = store.redeliver(url, None if args.all else args.seqs, format_timestamp(datetime.now(UTC)))
+        by = cli_by()
+        done = store.redeliver(url, None if args.all else args.seqs, by.at, by)
     finally:
         store.close()
     missing = sorted(set(args.seqs) - set(done))

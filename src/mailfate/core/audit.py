@@ -71,6 +71,19 @@ class AuditEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts, when and why: what the entries of one action share (a dismissal of many records is an
+    entry per record, each with the same actor, time and reason)."""
+
+    name: str
+    at: str
+    reason: str = NO_REASON
+
+    def entry(self, action: AuditAction, target: str, detail: Mapping[str, Any] | None = None) -> AuditEntry:
+        return AuditEntry(self.at, self.name, action, target, self.reason, detail)
+
+
+@dataclass(frozen=True, slots=True)
 class AuditPage:
     """Entries newest first, and the cursor of the next (older) page when there is one."""
 

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from mailfate.core.activity import ActivityPage, ActivityRow
 from mailfate.core.alerts import AlertPolicy, Transition
-from mailfate.core.audit import AuditAction, AuditEntry, AuditPage
+from mailfate.core.audit import Actor, AuditAction, AuditEntry, AuditPage
 from mailfate.core.changes import Change
 from mailfate.core.check import CheckResult
 from mailfate.core.insights import Diagnostics, DiagnosticsQuery, Resolve
@@ -73,11 +73,13 @@ class Store(Protocol):
         """The ids of quarantined records after ``after``, oldest first."""
         ...
 
-    def dismiss_quarantined(self, ids: Sequence[int]) -> list[int]:
+    def dismiss_quarantined(self, ids: Sequence[int], by: Actor | None = None) -> list[int]:
         """Delete these quarantined records; the ids that were there."""
         ...
 
-    def release_quarantined(self, item_id: int, record: Record, received_at: str) -> str | None:
+    def release_quarantined(
+        self, item_id: int, record: Record, received_at: str, by: Actor | None = None
+    ) -> str | None:
         """Store what a quarantined record now parses into and drop its row, in one transaction:
         "stored", "duplicate", or None when the row has gone."""
         ...
@@ -148,7 +150,7 @@ class Store(Protocol):
         self, delivery: Delivery, now: str, status: int | None, error: str, retry_at: str | None
     ) -> None: ...
 
-    def redeliver(self, url: str, seqs: Sequence[int] | None, now: str) -> list[int]:
+    def redeliver(self, url: str, seqs: Sequence[int] | None, now: str, by: Actor | None = None) -> list[int]:
         """Make given-up changes of ``url`` (``seqs``, or all) due again; the seqs that were."""
         ...
 

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from mailfate.core.audit import Actor
 from mailfate.core.jsonutil import loads
 from mailfate.core.timestamps import format_timestamp
 from mailfate.errors import UsageError
@@ -21,6 +22,7 @@ from mailfate.logs import logger, redact_url
 from mailfate.sns.verify import Verifier
 from mailfate.sources.replay import MISSING, replay_one, replay_quarantine
 from mailfate.store import Store
+from mailfate.web.api import actor
 from mailfate.web.responses import error, ok
 
 #: Ids one request may name.
@@ -52,7 +54,7 @@ class Actions:
         item_id = _item_id(request.path_params["item_id"])
         if item_id is None:
             return error(404, f"quarantined record {request.path_params['item_id'][:40]} not found")
-        replayed = await run_in_threadpool(replay_one, self.store, item_id, self.verifier)
+        replayed = await run_in_threadpool(replay_one, self.store, item_id, self.verifier, _by(request))
         if replayed.outcome == MISSING:
             return error(404, f"quarantined record {item_id} not found")
         return ok(replayed.to_json())
@@ -60,13 +62,14 @@ class Actions:
     async def replay_many(self, request: Request) -> Response:
         """``POST /api/quarantine/replay``: the records of ``{"ids": [...]}``, or every one without a body."""
         ids = await _ids(request, required=False)
-        result = await run_in_threadpool(replay_quarantine, self.store, ids, self.verifier)
+        result = await run_in_threadpool(replay_quarantine, self.store, ids, self.verifier, _by(request))
         return ok(result.to_json())
 
     async def dismiss(self, request: Request) -> Response:
         """``DELETE /api/quarantine/{id}``: drop one record for good."""
         item_id = _item_id(request.path_params["item_id"])
-        gone = await run_in_threadpool(self.store.dismiss_quarantined, [item_id]) if item_id is not None else []
+        by = _by(request)
+        gone = await run_in_threadpool(self.store.dismiss_quarantined, [item_id], by) if item_id is not None else []
         if not gone:
             return error(404, f"quarantined record {request.path_params['item_id'][:40]} not found")
         return ok({"dismissed": gone, "missing": []})
@@ -74,7 +77,7 @@ class Actions:
     async def dismiss_many(self, request: Request) -> Response:
         """``POST /api/quarantine/dismiss``: drop the records of ``{"ids": [...]}``."""
         ids = await _ids(request, required=True) or []
-        gone = await run_in_threadpool(self.store.dismiss_quarantined, ids)
+        gone = await run_in_threadpool(self.store.dismiss_quarantined, ids, _by(request))
         return ok({"dismissed": gone, "missing": sorted(set(ids) - set(gone))})
 
     async def redeliver(self, request: Request) -> Response:
@@ -88,8 +91,8 @@ class Actions:
         if url is None:
             return error(404, f"no webhook URL {redact_url(given)[:200]} is configured")
         seqs = _whole_numbers(body["seqs"], "seqs") if body.get("seqs") is not None else None
-        now = format_timestamp(datetime.now(UTC))
-        done = await run_in_threadpool(self.store.redeliver, url, seqs, now)
+        by = _by(request)
+        done = await run_in_threadpool(self.store.redeliver, url, seqs, by.at, by)
         missing = sorted(set(seqs) - set(done)) if seqs is not None else []
         return ok({"url": redact_url(url), "redelivered": done, "missing": missing})
 
@@ -99,6 +102,11 @@ class Actions:
             if given in (url, redact_url(url)):
                 return url
         return None
+
+
+def _by(request: Request) -> Actor:
+    """The actor of the audit trail: the name of the request's token, now."""
+    return Actor(actor(request), format_timestamp(datetime.now(UTC)))
 
 
 def _item_id(raw: str) -> int | None:
