@@ -15,6 +15,9 @@ from mailfate.errors import UsageError
 from mailfate.store.listing import decode_cursor, encode_cursor
 from mailfate.store.tx import Transaction
 
+# AuditEntry is part of this module's interface: the store's writers take one.
+__all__ = ["AUDIT_LIMIT", "AUDIT_MAX_LIMIT", "AuditEntry", "AuditQueries", "forget_address", "record"]
+
 #: Entries in one page: the default and the most.
 AUDIT_LIMIT, AUDIT_MAX_LIMIT = 50, 1000
 

@@ -20,7 +20,6 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from mailfate.core.audit import AuditEntry
 from mailfate.core.changes import suppression_change
 from mailfate.core.check import CheckResult, check
 from mailfate.core.jsonutil import dumps, loads
@@ -28,6 +27,7 @@ from mailfate.core.model import Status
 from mailfate.core.suppression import Action, FateFacts, Policy, Suppression, suppression_of
 from mailfate.core.timestamps import format_timestamp
 from mailfate.store import sql
+from mailfate.store.audit import AuditEntry
 from mailfate.store.audit import record as record_audit
 from mailfate.store.tx import Run, Transaction, chunks, marks
 
