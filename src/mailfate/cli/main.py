@@ -60,23 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler, db_use=db)
         return sub
 
-    groups = (
-        serve,
-        ingest,
-        prune,
-        lookup,
-        quarantine,
-        check,
-        reputation,
-        insights,
-        changes,
-        webhooks,
-        audit,
-        aws,
-        demo,
-    )
+    groups = (serve, ingest, prune, lookup, quarantine, check, reputation, insights, changes, webhooks, aws, demo)
     for group in (*groups, migrate):
         group.add_commands(command)
+    audit.add_commands(command)  # the audit trail, after the rest
     return parser
 
 
