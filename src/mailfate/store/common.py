@@ -19,9 +19,8 @@ from mailfate.core.stats import ALL_COUNTS
 from mailfate.core.suppression import Policy
 from mailfate.core.views import IngestResult
 from mailfate.errors import RecordConflict, UnstorableData
-from mailfate.store import feed, insights, sql, suppressions, terms
+from mailfate.store import audit, feed, insights, sql, suppressions, terms
 from mailfate.store.alerts import ReputationAlerts
-from mailfate.store.audit import AuditQueries
 from mailfate.store.gauges import GaugeQueries
 from mailfate.store.outbox import Outbox
 from mailfate.store.pages import PagedReads
@@ -38,7 +37,7 @@ class SqlStore(
     insights.InsightQueries,
     ReputationQueries,
     ReputationAlerts,
-    AuditQueries,
+    audit.AuditQueries,
     GaugeQueries,
     ABC,
 ):
