@@ -14,6 +14,7 @@ from mailfate.aws.doctor import Account, diagnose
 from mailfate.aws.setup import EVENT_TYPES
 from mailfate.cli import aws as cli_aws
 from mailfate.cli import main
+from mailfate.store import open_store
 
 from .aws_support import MotoGaps, clients_factory
 from .conftest import moto_server
@@ -309,3 +310,37 @@ def test_the_command_line_net_under_every_aws_path() -> None:
     failure = EndpointConnectionError(endpoint_url="https://sqs.eu-west-1.amazonaws.com/")
     assert _aws_failure(failure) == 'Could not connect to the endpoint URL: "https://sqs.eu-west-1.amazonaws.com/"'
     assert _aws_failure(ValueError("a bug")) is None
+
+
+def test_setup_records_its_changes_in_the_audit_trail(aws: Aws, capsys: pytest.CaptureFixture[str],
+                                                      store_url: str) -> None:  # fmt: skip
+    code = main(["setup", "aws", "--endpoint", ENDPOINT, "--db", store_url])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "recorded in the audit trail" in captured.err
+    store = open_store(store_url, migrate=False)
+    try:
+        (entry,) = store.audit().entries
+    finally:
+        store.close()
+    assert entry.action == "setup_aws"
+    assert entry.actor.startswith("cli:")
+    assert entry.target == "AWS us-east-1: topic mailfate-ses-events"
+    assert entry.detail is not None
+    assert entry.detail["made"][0] == "sns create_topic"
+    assert entry.detail["not_made"] == []
+    assert "Nothing to change" in run(capsys, "setup", "aws", "--endpoint", ENDPOINT, "--db", store_url)[1]
+    store = open_store(store_url, migrate=False)
+    try:
+        assert len(store.audit().entries) == 1  # nothing changed, nothing recorded
+    finally:
+        store.close()
+
+
+def test_setup_without_a_database_says_it_records_nothing(
+    aws: Aws, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["setup", "aws", "--endpoint", ENDPOINT]) == 0
+    assert "not recorded in an audit trail" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # no database made up for it

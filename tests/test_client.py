@@ -68,7 +68,9 @@ def test_every_call(server: Server) -> None:
         client.unsuppress("new@example.com", reason="asked to be back")
         assert client.check(["new@example.com"])[0].allowed is True
         with pytest.raises(mailfate.NotFound, match="not suppressed") as missing:
-            client.unsuppress("new@example.com")
+            client.unsuppress("new@example.com", "again")
+        with pytest.raises(ValueError, match="needs a reason"):
+            client.unsuppress("new@example.com", " ")
         assert missing.value.status == 404
 
         changes = client.changes()
@@ -198,7 +200,9 @@ def test_the_async_twin(server: Server) -> None:
             assert (await client.suppress("async@example.com", "by coroutine")).note == "by coroutine"
             await client.unsuppress("async@example.com", reason="by coroutine too")
             with pytest.raises(mailfate.NotFound):
-                await client.unsuppress("async@example.com")
+                await client.unsuppress("async@example.com", reason="again")
+            with pytest.raises(ValueError, match="needs a reason"):
+                await client.unsuppress("async@example.com", "")
             every = await client.changes()
             seen = []
             async for change in client.follow(after=every[0].seq, poll=0.05):

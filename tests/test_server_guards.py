@@ -101,7 +101,8 @@ class TestQueryParameters:
         values = {"limit": "5", "after": "0", "since": "2026-01-01T00:00:00Z", "until": "2026-12-01T00:00:00Z",
                   "status": "bounced", "group_by": "day", "tag": "a:b", "recipient": "a@example.com",
                   "contains": "x", "auto_reply": "true", "domain": "example.com", "sender": "a@example.com",
-                  "configuration_set": "transactional", "q": "heidi", "provider": "google"}  # fmt: skip
+                  "configuration_set": "transactional", "q": "heidi", "provider": "google",
+                  "action": "unsuppress", "target": "a@example.com"}  # fmt: skip
         checked = 0
         for method, path, names in _operations():
             for name in names:

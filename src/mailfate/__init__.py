@@ -21,6 +21,7 @@ from mailfate.core.suppression import Policy, Suppression
 from mailfate.core.views import Fate, IngestResult, MessageView, RecipientView
 from mailfate.errors import (
     BadRequest,
+    Forbidden,
     MailfateError,
     NotFound,
     PayloadError,
@@ -42,6 +43,7 @@ __all__ = [
     "Client",
     "Event",
     "Fate",
+    "Forbidden",
     "IngestResult",
     "Kind",
     "Mail",

@@ -22,6 +22,7 @@
     └── ServiceError                       mailfate.Client: the service refused or failed a request
         ├── BadRequest                     400: the request was wrong (the message says how)
         ├── Unauthorized                   401: the bearer token is missing or wrong
+        ├── Forbidden                      403: the token may only read, and this writes
         ├── NotFound                       404: no such message, or no suppression to lift
         └── ServiceUnavailable             5xx, or no answer at all: try again later
 """
@@ -124,6 +125,10 @@ class BadRequest(ServiceError):
 
 class Unauthorized(ServiceError):
     """401: ``MAILFATE_API_TOKEN`` is set on the service and the token given is missing or wrong."""
+
+
+class Forbidden(ServiceError):
+    """403: the token's scope is ``read`` and the call writes (suppress, unsuppress): an admin token is needed."""
 
 
 class NotFound(ServiceError):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from mailfate.core.alerts import AlertPolicy
 from mailfate.core.insights import Resolve
+from mailfate.core.roles import DEFAULT_NAME, ApiToken, Scope, TokenListError, check_distinct, parse_tokens
 from mailfate.core.suppression import Policy
 from mailfate.errors import UsageError
 from mailfate.outbound.names import shown_url
@@ -32,7 +33,9 @@ SETTINGS: dict[str, str] = {
     "MAILFATE_SNS_CERTS_DIR": "Folder of pinned SNS certificates, named like the SigningCertURL file name.",
     "MAILFATE_BASIC_AUTH": "user:password required on POST /sns (put them in the subscription URL).",
     "MAILFATE_API_TOKEN": "Bearer token required on /api/*; serve refuses non-loopback addresses without it, "
-    "and warns when it is under 16 characters.",
+    "and warns when it is under 16 characters. An admin token, named default in the audit trail.",
+    "MAILFATE_API_TOKENS": "More bearer tokens, each with a name and a scope: name:scope:token,... where scope is "
+    "read (the API's reads, the dashboard, the metrics) or admin (every write too).",
     "MAILFATE_ALLOWED_HOSTS": "Host names (name or name:port, comma-separated; * for any) the server answers. "
     "Default: on loopback localhost, 127.0.0.1 and [::1] with the port; elsewhere any.",
     "MAILFATE_MAX_CONNECTIONS": "Open connections per server process; past it the one that has waited on its client "
@@ -127,6 +130,8 @@ class Settings:
     sns_certs_dir: Path | None = None
     basic_auth: tuple[str, str] | None = None
     api_token: str | None = None
+    #: The tokens of MAILFATE_API_TOKENS (MAILFATE_API_TOKEN is not among them: see ``tokens``).
+    api_tokens: tuple[ApiToken, ...] = ()
     cert_cache_size: int = 32
     cert_cache_ttl: float = 86400.0
     log_level: str = "INFO"
@@ -153,6 +158,13 @@ class Settings:
         from mailfate.mx import shared  # dnspython is imported only when the lookup is on
 
         return shared(self.mx[0])
+
+    @property
+    def tokens(self) -> tuple[ApiToken, ...]:
+        """Every API token: MAILFATE_API_TOKEN as the admin token "default", then MAILFATE_API_TOKENS.
+        Empty: the API asks for none (serve allows that on loopback only)."""
+        single = (ApiToken(DEFAULT_NAME, Scope.ADMIN, self.api_token),) if self.api_token else ()
+        return single + self.api_tokens
 
     @property
     def database_url(self) -> str:
@@ -182,6 +194,8 @@ class Settings:
         if log_level not in LOG_LEVELS:
             raise UsageError(f"MAILFATE_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {log_level!r}")
         n = {name: _number(env, name, spec) for name, spec in NUMBERS.items()}
+        api_token = env.get("MAILFATE_API_TOKEN") or None
+        api_tokens = _api_tokens(env.get("MAILFATE_API_TOKENS", ""), api_token)
         if n["MAILFATE_WEBHOOK_MAX_BACKOFF"] < n["MAILFATE_WEBHOOK_BACKOFF"]:
             raise UsageError("MAILFATE_WEBHOOK_MAX_BACKOFF must not be less than MAILFATE_WEBHOOK_BACKOFF")
         return cls(
@@ -190,7 +204,8 @@ class Settings:
             confirm=confirm,
             sns_certs_dir=Path(certs_dir) if certs_dir else None,
             basic_auth=tuple(basic.split(":", 1)) if basic else None,  # type: ignore[arg-type]
-            api_token=env.get("MAILFATE_API_TOKEN") or None,
+            api_token=api_token,
+            api_tokens=api_tokens,
             cert_cache_size=int(n["MAILFATE_CERT_CACHE_SIZE"]),
             cert_cache_ttl=n["MAILFATE_CERT_CACHE_TTL"],
             log_level=log_level,
@@ -222,6 +237,19 @@ class Settings:
 
 _TOPIC_ARN = re.compile(r"arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}")
 _HOST = re.compile(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+)(:\d{1,5})?")
+
+
+def _api_tokens(raw: str, single: str | None) -> tuple[ApiToken, ...]:
+    """MAILFATE_API_TOKENS, checked with MAILFATE_API_TOKEN beside it (it is the token named default)."""
+    try:
+        tokens = parse_tokens(raw)
+        if single:
+            check_distinct((ApiToken(DEFAULT_NAME, Scope.ADMIN, single), *tokens))
+    except TokenListError as exc:
+        named = single and DEFAULT_NAME in str(exc)
+        hint = f" (MAILFATE_API_TOKEN is the token named {DEFAULT_NAME!r})" if named else ""
+        raise UsageError(f"MAILFATE_API_TOKENS: {exc}{hint}") from None
+    return tokens
 
 
 def _allowed_hosts(raw: str | None) -> frozenset[str] | None:

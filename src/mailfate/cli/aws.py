@@ -5,18 +5,24 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import UTC, datetime
 
 from mailfate.aws.clients import AwsError, Clients, boto3_clients, call, observe
 from mailfate.aws.doctor import diagnose, examine
 from mailfate.aws.setup import Step, Wiring, plan, topic_arn
-from mailfate.cli.base import Command, safe
+from mailfate.cli.base import Command, cli_actor, safe
+from mailfate.core.audit import NO_REASON, AuditAction, AuditEntry
+from mailfate.core.timestamps import format_timestamp
+from mailfate.logs import redact_url
 from mailfate.settings import Settings
+from mailfate.store import Store, open_store
 
 OK, PROBLEMS = 0, 1
 
 
 def add_commands(command: Command) -> None:
     setup = command("setup", cmd_setup, "create or fix the SNS topic, SES event publishing and subscription", db="none")
+
     setup.add_argument("target", choices=["aws"], help="what to set up (aws)")
     where = setup.add_mutually_exclusive_group(required=True)
     where.add_argument("--endpoint", metavar="URL", help="https URL of this server's POST /sns")
@@ -62,8 +68,22 @@ def cmd_setup(args: argparse.Namespace) -> int:
         print("Dry run: nothing was changed.")
         return OK
     if steps:
-        print("Changes, each as it is made:")
-        if not _apply(clients, steps):
+        # The audit trail is opened first: a database that cannot record them stops before any change.
+        store = _audit_store(args)
+        try:
+            print("Changes, each as it is made:")
+            made = _apply(clients, steps)
+            if store is not None:
+                store.record_audit(_setup_entry(wiring, clients, steps, made))
+                print(f"mailfate: the changes made are recorded in the audit trail of {redact_url(store.url)}",
+                      file=sys.stderr)  # fmt: skip
+            else:
+                print("mailfate: the changes made are not recorded in an audit trail: name its database with --db "
+                      "or MAILFATE_DB", file=sys.stderr)  # fmt: skip
+        finally:
+            if store is not None:
+                store.close()
+        if made < len(steps):
             return PROBLEMS
     print(f"\nSet this where mailfate runs:\n  MAILFATE_TOPIC_ARNS={arn}")
     if wiring.queue:
@@ -80,9 +100,30 @@ def _line(n: int, step: Step) -> str:
     return f"{n}. {step.why}  [{step.service} {step.operation}]"
 
 
-def _apply(clients: Clients, steps: list[Step]) -> bool:
+def _audit_store(args: argparse.Namespace) -> Store | None:
+    """The database named by --db or MAILFATE_DB, whose audit trail records the changes; None when none
+    is named (setup often runs from a laptop, away from the database: no file is made up for it)."""
+    settings = Settings.from_env()
+    url = getattr(args, "db", None) or settings.db
+    return open_store(url, policy=settings.policy) if url else None
+
+
+def _setup_entry(wiring: Wiring, clients: Clients, steps: list[Step], made: int) -> AuditEntry:
+    region = getattr(getattr(clients("sns"), "meta", None), "region_name", None) or "default region"
+    target = f"AWS {region}: topic {wiring.topic}" + (f", queue {wiring.queue}" if wiring.queue else "")
+    detail = {
+        "region": region,
+        "made": [f"{step.service} {step.operation}" for step in steps[:made]],
+        "not_made": [f"{step.service} {step.operation}" for step in steps[made:]],
+    }
+    return AuditEntry(
+        format_timestamp(datetime.now(UTC)), cli_actor(), AuditAction.SETUP_AWS, target, NO_REASON, detail
+    )
+
+
+def _apply(clients: Clients, steps: list[Step]) -> int:
     """Make each call in order, saying so as it is done; at the first failure say which step failed, why
-    (AWS's code and message), and what was left undone, and stop."""
+    (AWS's code and message), and what was left undone, and stop. Returns the steps made."""
     for n, step in enumerate(steps, 1):
         print(f"  {_line(n, step)} ...", end=" ", flush=True)
         try:
@@ -95,9 +136,9 @@ def _apply(clients: Clients, steps: list[Step]) -> bool:
                 print(f"  {_line(later, left)}", file=sys.stderr)
             print("mailfate: fix the cause and run the same command again: it makes only what is missing.",
                   file=sys.stderr)  # fmt: skip
-            return False
+            return n - 1
         print("done", flush=True)
-    return True
+    return len(steps)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

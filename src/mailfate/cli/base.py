@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
+from mailfate.core.audit import Actor
 from mailfate.settings import Settings
 from mailfate.store import Store, open_store
 
@@ -46,6 +47,26 @@ def open_db(
     settings = settings or Settings.from_env()
     migrate = getattr(args, "db_use", "reads") == "writes" if writes is None else writes
     return open_store(args.db or settings.database_url, bulk=bulk, policy=settings.policy, migrate=migrate)
+
+
+def cli_actor() -> str:
+    """Who acts on the command line, for the audit trail: ``cli:`` and the operating system's user."""
+    import getpass
+
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no user name in the environment and none for the uid
+        user = "unknown"
+    return f"cli:{user}"
+
+
+def cli_by() -> Actor:
+    """The actor of an action taken on the command line, now (for the audit trail)."""
+    from datetime import UTC, datetime
+
+    from mailfate.core.timestamps import format_timestamp
+
+    return Actor(cli_actor(), format_timestamp(datetime.now(UTC)))
 
 
 # Control characters (C0, DEL, C1) and the bidirectional overrides that reorder what a terminal shows.

@@ -15,6 +15,7 @@ from typing import NoReturn
 
 from mailfate._version import __version__
 from mailfate.cli import (
+    audit,
     aws,
     changes,
     check,
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     groups = (serve, ingest, prune, lookup, quarantine, check, reputation, insights, changes, webhooks, aws, demo)
     for group in (*groups, migrate):
         group.add_commands(command)
+    audit.add_commands(command)  # the audit trail, after the rest
     return parser
 
 

@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from mailfate.cli import render
-from mailfate.cli.base import MISSING, OK, Command, open_db, print_json, safe
+from mailfate.cli.base import MISSING, OK, Command, cli_by, open_db, print_json, safe
 from mailfate.errors import UsageError
 from mailfate.settings import Settings
 from mailfate.sns.certs import CertificateCache
@@ -72,7 +72,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     cache = CertificateCache(certs_dir=settings.sns_certs_dir, max_size=settings.cert_cache_size)
     store = open_db(args, settings)
     try:
-        result = replay_quarantine(store, None if args.all else args.ids, Verifier(cache, settings.topic_arns))
+        verifier = Verifier(cache, settings.topic_arns)
+        result = replay_quarantine(store, None if args.all else args.ids, verifier, cli_by())
     finally:
         store.close()
     if getattr(args, "json", False):
@@ -107,7 +108,7 @@ def replay_text(result: ReplayResult, every: bool) -> str:
 def cmd_dismiss(args: argparse.Namespace) -> int:
     store = open_db(args)
     try:
-        gone = store.dismiss_quarantined(args.ids)
+        gone = store.dismiss_quarantined(args.ids, cli_by())
     finally:
         store.close()
     missing = sorted(set(args.ids) - set(gone))

@@ -6,15 +6,18 @@ import argparse
 import csv
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 from mailfate.aws.ses_suppression import pull, push, sesv2_client
-from mailfate.cli.base import MISSING, OK, Command, open_db, print_json, safe
+from mailfate.cli.base import MISSING, OK, USAGE, Command, cli_actor, open_db, print_json, safe
 from mailfate.cli.render import describe
 from mailfate.core import spreadsheet
 from mailfate.core.addresses import email_address
+from mailfate.core.audit import MAX_REASON, NO_REASON, AuditAction, AuditEntry, reason_or_default
 from mailfate.core.stats import Stats, StatsQuery
 from mailfate.core.suppression import Action, Suppression
 from mailfate.core.timestamps import format_timestamp
+from mailfate.errors import UsageError
 from mailfate.settings import Settings
 
 CSV_COLUMNS = ("email", "reason", "since", "expires_at", "event_kind", "message_id", "note")
@@ -32,11 +35,13 @@ def add_commands(command: Command) -> None:
 
     add = command("suppress", cmd_suppress, "suppress an address by hand", db="writes")
     add.add_argument("address", metavar="ADDRESS", help="the email address to suppress")
-    add.add_argument("--reason", default=None, help="why (kept with the suppression)")
+    add.add_argument("--reason", default=None, help="why (kept with the suppression and in the audit trail)")
 
     lift = command("unsuppress", cmd_unsuppress, "lift a suppression; later events may suppress again", db="writes")
     lift.add_argument("address", metavar="ADDRESS", help="the suppressed email address")
-    lift.add_argument("--reason", default=None, help="why (kept with the lift)")
+    lift.add_argument(
+        "--reason", default=None, help="why (kept with the lift and in the audit trail); asked for at a terminal"
+    )
 
     stats = command("stats", cmd_stats, "bounce and complaint rates against the SES thresholds")
     stats.add_argument("--json", action="store_true", help="print the object GET /api/stats returns")
@@ -53,16 +58,22 @@ def _now() -> datetime:
 
 def cmd_suppressions(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    store = open_db(args, settings, writes=args.pull_ses)  # pulling adds to the database
+    # Pulling adds to the database; pulling and pushing are recorded in the audit trail.
+    store = open_db(args, settings, writes=args.pull_ses or args.push_ses)
     try:
         if args.pull_ses:
-            pulled = pull(sesv2_client(args.region))
+            client = sesv2_client(args.region)
+            pulled = pull(client)
             for address, action in pulled:
                 store.add_action(address, action)
+            store.record_audit(_ses_entry(AuditAction.PULL_SES, client, {"addresses": len(pulled)}))
             print(f"pulled {len(pulled)} addresses from the SES account-level suppression list", file=sys.stderr)
         found = store.suppressions()
         if args.push_ses:
-            pushed = push(sesv2_client(args.region), found)
+            client = sesv2_client(args.region)
+            pushed = push(client, found)
+            detail = {"addresses": pushed.sent, "simulator_left_out": pushed.simulator}
+            store.record_audit(_ses_entry(AuditAction.PUSH_SES, client, detail))
             left = f"; {pushed.simulator} mailbox simulator addresses left out" if pushed.simulator else ""
             print(f"put {pushed.sent} addresses on the SES account-level suppression list{left}", file=sys.stderr)
     finally:
@@ -81,11 +92,21 @@ def cmd_suppressions(args: argparse.Namespace) -> int:
     return OK
 
 
+def _ses_entry(action: AuditAction, client: Any, detail: dict[str, int]) -> AuditEntry:
+    """The audit entry of a push or a pull: its target is the account-level list of the client's region."""
+    region = getattr(getattr(client, "meta", None), "region_name", None) or "default region"
+    target = f"SES account-level suppression list ({region})"
+    return AuditEntry(format_timestamp(_now()), cli_actor(), action, target, NO_REASON, detail)
+
+
 def cmd_suppress(args: argparse.Namespace) -> int:
     address = email_address(args.address)
+    reason = _given_reason(args.reason)
     store = open_db(args)
     try:
-        store.add_action(address, Action("suppress", format_timestamp(_now()), args.reason or None))
+        at = format_timestamp(_now())
+        audit = AuditEntry(at, cli_actor(), AuditAction.SUPPRESS, address, reason_or_default(reason))
+        store.add_action(address, Action("suppress", at, reason), audit)
         current = store.suppression(address)
     finally:
         store.close()
@@ -94,17 +115,55 @@ def cmd_suppress(args: argparse.Namespace) -> int:
 
 
 def cmd_unsuppress(args: argparse.Namespace) -> int:
+    """Lift a suppression. At a terminal a reason is required (asked for when --reason is not given);
+    from a script, which the contract lets run ``unsuppress ADDRESS`` alone, the audit trail records
+    that none was given."""
     address = email_address(args.address)
+    reason = _given_reason(args.reason)
     store = open_db(args)
     try:
         if store.suppression(address) is None:
             print(f"mailfate: {address} is not suppressed", file=sys.stderr)
             return MISSING
-        store.add_action(address, Action("lift", format_timestamp(_now()), args.reason or None))
+        if reason is None and sys.stdin.isatty():
+            reason = _ask_reason(address)
+            if reason is None:
+                print("mailfate: a reason is required to lift a suppression; nothing changed", file=sys.stderr)
+                return USAGE
+        at = format_timestamp(_now())
+        audit = AuditEntry(at, cli_actor(), AuditAction.UNSUPPRESS, address, reason_or_default(reason))
+        store.add_action(address, Action("lift", at, reason), audit)
     finally:
         store.close()
     print(f"{address} no longer suppressed; events after now can suppress it again")
     return OK
+
+
+def _given_reason(raw: str | None) -> str | None:
+    reason = (raw or "").strip()
+    if len(reason) > MAX_REASON:
+        raise UsageError(f"--reason is over {MAX_REASON} characters")
+    return reason or None
+
+
+#: Times a terminal is asked for a reason before the command gives up.
+_ASKS = 3
+
+
+def _ask_reason(address: str) -> str | None:
+    """Asked at a terminal: why the suppression of ``address`` is lifted. None: no answer (an empty line
+    three times, or the end of input)."""
+    for _ in range(_ASKS):
+        print(f"Why lift the suppression of {safe(address)}? (kept in the audit trail) ", end="", file=sys.stderr,
+              flush=True)  # fmt: skip
+        line = sys.stdin.readline()
+        if not line:  # end of input (Ctrl-D)
+            print(file=sys.stderr)
+            return None
+        reason = line.strip()
+        if reason:
+            return _given_reason(reason)
+    return None
 
 
 def cmd_stats(args: argparse.Namespace) -> int:

@@ -96,8 +96,11 @@ def serve(host: str, port: int, workers: int = 1, db: str | None = None) -> int:
     if not os.environ.get("MAILFATE_ALLOWED_HOSTS", "").strip():
         os.environ["MAILFATE_ALLOWED_HOSTS"] = default_allowed_hosts(host, port)
     settings = Settings.from_env()  # every setting checked before anything starts
-    if not is_loopback(host) and settings.api_token is None:
-        raise UsageError(f"refusing to listen on {host} without MAILFATE_API_TOKEN: the API would be open to anyone")
+    if not is_loopback(host) and not settings.tokens:
+        raise UsageError(
+            f"refusing to listen on {host} without MAILFATE_API_TOKEN or MAILFATE_API_TOKENS: "
+            "the API would be open to anyone"
+        )
     import uvicorn  # here, not at the top: every other command starts faster without it
 
     sock = listen(host, port)
@@ -112,12 +115,12 @@ def serve(host: str, port: int, workers: int = 1, db: str | None = None) -> int:
         "proxy_headers": False,  # mailfate uses no client address; the middleware would only cost time
     }
     configure(settings.log_level)
-    if settings.api_token is not None and len(settings.api_token) < STRONG_TOKEN:
-        # A warning, not a refusal: the token is the operator's, and scripts and tests may use short ones.
-        advice = f"use {STRONG_TOKEN} characters or more: python3 -c 'import secrets; print(secrets.token_urlsafe(24))'"
-        logger.warning(
-            "mailfate.weak_api_token", extra={"fields": {"length": len(settings.api_token), "advice": advice}}
-        )
+    advice = f"use {STRONG_TOKEN} characters or more: python3 -c 'import secrets; print(secrets.token_urlsafe(24))'"
+    for token in settings.tokens:
+        if len(token.secret) < STRONG_TOKEN:
+            # A warning, not a refusal: the token is the operator's, and scripts and tests may use short ones.
+            fields = {"name": token.name, "length": len(token.secret), "advice": advice}
+            logger.warning("mailfate.weak_api_token", extra={"fields": fields})
     stopped_by = None
     metrics_dir = None
     previous = signal.signal(signal.SIGTERM, _stop)

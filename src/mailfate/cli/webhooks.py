@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
 from typing import Any
 
-from mailfate.cli.base import MISSING, OK, Command, open_db, print_json, safe
-from mailfate.core.timestamps import format_timestamp
+from mailfate.cli.base import MISSING, OK, Command, cli_by, open_db, print_json, safe
 from mailfate.errors import UsageError
 from mailfate.outbound.names import listed, named_webhook, shown_url
 from mailfate.settings import Settings
@@ -94,7 +92,8 @@ def cmd_redeliver(args: argparse.Namespace) -> int:
     url = url or typed
     store = open_db(args, settings)
     try:
-        done = store.redeliver(url, None if args.all else args.seqs, format_timestamp(datetime.now(UTC)))
+        by = cli_by()
+        done = store.redeliver(url, None if args.all else args.seqs, by.at, by)
     finally:
         store.close()
     missing = sorted(set(args.seqs) - set(done))

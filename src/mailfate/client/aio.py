@@ -84,7 +84,7 @@ class AsyncClient:
     async def suppress(self, address: str, reason: str | None = None) -> Suppression:
         return await self._call(wire.suppress(address, reason))
 
-    async def unsuppress(self, address: str, reason: str | None = None) -> None:
+    async def unsuppress(self, address: str, reason: str) -> None:
         await self._call(wire.unsuppress(address, reason))
 
     async def changes(self, after: int = 0, limit: int = 100) -> list[Change]:

@@ -97,9 +97,10 @@ class Client:
         """Suppress an address by hand, with a note; returns the suppression now in force."""
         return self._call(wire.suppress(address, reason))
 
-    def unsuppress(self, address: str, reason: str | None = None) -> None:
-        """Lift a suppression, with a note kept with the lift (:class:`~mailfate.errors.NotFound` when
-        the address is not suppressed)."""
+    def unsuppress(self, address: str, reason: str) -> None:
+        """Lift a suppression, saying why: the reason is kept with the lift and in the audit trail, and
+        an empty one is a ValueError (:class:`~mailfate.errors.NotFound` when the address is not
+        suppressed; :class:`~mailfate.errors.Forbidden` for a read token)."""
         self._call(wire.unsuppress(address, reason))
 
     def changes(self, after: int = 0, limit: int = 100) -> list[Change]:

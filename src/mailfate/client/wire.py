@@ -17,7 +17,7 @@ from mailfate.core.changes import Change
 from mailfate.core.check import MAX_ADDRESSES, CheckResult
 from mailfate.core.jsonutil import loads
 from mailfate.core.suppression import Suppression
-from mailfate.errors import BadRequest, NotFound, ServiceError, ServiceUnavailable, Unauthorized
+from mailfate.errors import BadRequest, Forbidden, NotFound, ServiceError, ServiceUnavailable, Unauthorized
 
 T = TypeVar("T")
 
@@ -108,8 +108,11 @@ def _suppression(body: Any) -> Suppression:
     return Suppression.from_json(body["address"], body["suppression"])
 
 
-def unsuppress(address: str, reason: str | None) -> Call[None]:
-    body = {"reason": reason} if reason else None
+def unsuppress(address: str, reason: str) -> Call[None]:
+    """A lift always says why: the audit trail keeps it (the HTTP API alone allows none, for scripts)."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValueError("unsuppress needs a reason: why may this address be mailed again?")
+    body = {"reason": reason.strip()}
     return Call("DELETE", f"/api/suppressions/{_segment(address)}", lambda body: None, body)
 
 
@@ -137,7 +140,7 @@ def answer(call: Call[T], status: int, content: bytes) -> T:
         return call.read(body)
     message = body.get("error") if isinstance(body, dict) else None
     text = f"{call.method} {call.path}: {message or f'HTTP {status}'}"
-    kind = {400: BadRequest, 401: Unauthorized, 404: NotFound}.get(status)
+    kind = {400: BadRequest, 401: Unauthorized, 403: Forbidden, 404: NotFound}.get(status)
     if kind is None:
         kind = ServiceUnavailable if status >= 500 else ServiceError
     raise kind(text, status)

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mailfate.core.audit import Actor
 from mailfate.core.model import Record, Rejected
 from mailfate.core.timestamps import parse_timestamp
 from mailfate.errors import RecordConflict, RecordRace, SignatureInvalid, UnstorableData
@@ -67,15 +68,18 @@ class RequireSignature:
         self.verifier.verify(message, at=parse_timestamp(message.timestamp))
 
 
-def replay_quarantine(store: Store, ids: Sequence[int] | None, verifier: Verifier) -> ReplayResult:
-    """Replay the quarantined records ``ids`` (every one when None), in order."""
+def replay_quarantine(
+    store: Store, ids: Sequence[int] | None, verifier: Verifier, by: Actor | None = None
+) -> ReplayResult:
+    """Replay the quarantined records ``ids`` (every one when None), in order. Each one that leaves the
+    quarantine is recorded in the audit trail as done ``by`` this actor, with it."""
     result = ReplayResult()
     for item_id in _every(store) if ids is None else ids:
-        result.items.append(replay_one(store, item_id, verifier))
+        result.items.append(replay_one(store, item_id, verifier, by))
     return result
 
 
-def replay_one(store: Store, item_id: int, verifier: Verifier) -> Replayed:
+def replay_one(store: Store, item_id: int, verifier: Verifier, by: Actor | None = None) -> Replayed:
     item = store.quarantined_item(item_id)
     if item is None:
         return Replayed(item_id, MISSING, "not in the quarantine")
@@ -89,7 +93,7 @@ def replay_one(store: Store, item_id: int, verifier: Verifier) -> Replayed:
     if isinstance(understood, Rejected):
         return Replayed(item_id, KEPT, understood.reason)
     try:
-        outcome = _release(store, item_id, understood, item.received_at)
+        outcome = _release(store, item_id, understood, item.received_at, by)
     except RecordConflict as exc:
         return Replayed(item_id, KEPT, next(iter(exc.items.values()), str(exc)))
     except UnstorableData as exc:
@@ -99,15 +103,15 @@ def replay_one(store: Store, item_id: int, verifier: Verifier) -> Replayed:
     return Replayed(item_id, outcome)
 
 
-def _release(store: Store, item_id: int, record: Record, received_at: str) -> str | None:
+def _release(store: Store, item_id: int, record: Record, received_at: str, by: Actor | None) -> str | None:
     """Release one record; written again when a concurrent writer took its key meanwhile (it is then
     seen as stored: a duplicate, or a conflict that stays). A third race in a row is a storage error."""
     for _ in range(2):
         try:
-            return store.release_quarantined(item_id, record, received_at)
+            return store.release_quarantined(item_id, record, received_at, by)
         except RecordRace:
             continue
-    return store.release_quarantined(item_id, record, received_at)
+    return store.release_quarantined(item_id, record, received_at, by)
 
 
 def _every(store: Store) -> Iterator[int]:

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from mailfate.core.activity import ActivityPage, ActivityRow
 from mailfate.core.alerts import AlertPolicy, Transition
+from mailfate.core.audit import Actor, AuditAction, AuditEntry, AuditPage
 from mailfate.core.changes import Change
 from mailfate.core.check import CheckResult
 from mailfate.core.insights import Diagnostics, DiagnosticsQuery, Resolve
@@ -16,6 +17,7 @@ from mailfate.core.stats import Stats, StatsQuery
 from mailfate.core.suppression import Action, Policy, Suppression
 from mailfate.core.views import IngestResult, MessagePage, MessageView, QuarantineItem, RecipientView
 from mailfate.errors import UsageError
+from mailfate.store.audit import AUDIT_LIMIT
 from mailfate.store.gauges import Readings
 from mailfate.store.listing import FIRST_PART, RECIPIENT_LIMIT, ActivityQuery, Filters, MessagePart, MessageQuery
 from mailfate.store.outbox import Delivery
@@ -71,11 +73,13 @@ class Store(Protocol):
         """The ids of quarantined records after ``after``, oldest first."""
         ...
 
-    def dismiss_quarantined(self, ids: Sequence[int]) -> list[int]:
+    def dismiss_quarantined(self, ids: Sequence[int], by: Actor | None = None) -> list[int]:
         """Delete these quarantined records; the ids that were there."""
         ...
 
-    def release_quarantined(self, item_id: int, record: Record, received_at: str) -> str | None:
+    def release_quarantined(
+        self, item_id: int, record: Record, received_at: str, by: Actor | None = None
+    ) -> str | None:
         """Store what a quarantined record now parses into and drop its row, in one transaction:
         "stored", "duplicate", or None when the row has gone."""
         ...
@@ -108,7 +112,23 @@ class Store(Protocol):
         """May each address be mailed, and if not why: one result per address, in order."""
         ...
 
-    def add_action(self, address: str, action: Action) -> None: ...
+    def add_action(self, address: str, action: Action, audit: AuditEntry | None = None) -> None:
+        """Suppress or lift by hand; ``audit``, the entry that says who did it, commits with it."""
+        ...
+
+    def record_audit(self, entry: AuditEntry) -> None:
+        """Add an entry to the audit trail on its own (for an action outside the database)."""
+        ...
+
+    def audit(
+        self,
+        limit: int = AUDIT_LIMIT,
+        cursor: str | None = None,
+        action: AuditAction | None = None,
+        target: str | None = None,
+    ) -> AuditPage:
+        """A page of the audit trail, newest first."""
+        ...
 
     def expire_suppressions(self, now: datetime) -> int: ...
 
@@ -130,7 +150,7 @@ class Store(Protocol):
         self, delivery: Delivery, now: str, status: int | None, error: str, retry_at: str | None
     ) -> None: ...
 
-    def redeliver(self, url: str, seqs: Sequence[int] | None, now: str) -> list[int]:
+    def redeliver(self, url: str, seqs: Sequence[int] | None, now: str, by: Actor | None = None) -> list[int]:
         """Make given-up changes of ``url`` (``seqs``, or all) due again; the seqs that were."""
         ...
 

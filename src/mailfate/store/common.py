@@ -19,7 +19,7 @@ from mailfate.core.stats import ALL_COUNTS
 from mailfate.core.suppression import Policy
 from mailfate.core.views import IngestResult
 from mailfate.errors import RecordConflict, RecordRace, UnstorableData
-from mailfate.store import feed, insights, sql, suppressions, terms
+from mailfate.store import audit, feed, insights, sql, suppressions, terms
 from mailfate.store.alerts import ReputationAlerts
 from mailfate.store.gauges import GaugeQueries
 from mailfate.store.outbox import Outbox
@@ -37,6 +37,7 @@ class SqlStore(
     insights.InsightQueries,
     ReputationQueries,
     ReputationAlerts,
+    audit.AuditQueries,
     GaugeQueries,
     ABC,
 ):

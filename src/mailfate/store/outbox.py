@@ -15,8 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mailfate.core.audit import Actor, AuditAction
 from mailfate.core.changes import Change
+from mailfate.logs import redact_url
 from mailfate.store import feed, sql
+from mailfate.store.audit import record as record_audit
 from mailfate.store.tx import Transaction
 
 
@@ -138,10 +141,11 @@ class Outbox:
                  delivery.url, delivery.change.seq),
             )  # fmt: skip
 
-    def redeliver(self, url: str, seqs: Sequence[int] | None, now: str) -> list[int]:
+    def redeliver(self, url: str, seqs: Sequence[int] | None, now: str, by: Actor | None = None) -> list[int]:
         """Try the given-up changes of ``url`` again (those numbered ``seqs``; every one when None): each
         becomes due at ``now`` with a new retry window, its attempts and last error kept for the page.
-        Returns the seqs that were given up and are pending again, in order."""
+        Returns the seqs that were given up and are pending again, in order. ``by``: who asked, recorded
+        in the audit trail in the same transaction (the URL without its password), when any was."""
         where, wanted = "url = ? AND state = 'failed'", sorted(set(seqs or ()))[:10_000]
         if seqs is not None:
             if not wanted:
@@ -153,7 +157,10 @@ class Outbox:
                 f"first_attempt_at = NULL WHERE {where} RETURNING seq",
                 (now, url, *wanted),
             )
-        return sorted(int(r[0]) for r in rows)
+            done = sorted(int(r[0]) for r in rows)
+            if by is not None and done:
+                record_audit(tx, by.entry(AuditAction.WEBHOOK_REDELIVER, redact_url(url), {"seqs": done}))
+        return done
 
     def webhooks(self, urls: Sequence[str], problems: int = 20) -> list[dict[str, Any]]:
         """Per URL: how far it is, what waits, and the latest changes that failed or are being retried."""

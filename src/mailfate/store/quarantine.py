@@ -14,10 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mailfate.core.audit import Actor, AuditAction
 from mailfate.core.model import Record
 from mailfate.core.views import PREVIEW_BYTES, IngestResult, QuarantineItem
 from mailfate.errors import UnstorableData
 from mailfate.store import sql
+from mailfate.store.audit import record as record_audit
 from mailfate.store.tx import Transaction, marks
 
 #: What one quarantined row costs beyond its body and texts: the row and its index entries, as both
@@ -76,24 +78,31 @@ class QuarantineStore:
         rows = self._read("SELECT id FROM quarantine WHERE id > ? ORDER BY id LIMIT ?", (after, limit))
         return [int(r[0]) for r in rows]
 
-    def dismiss_quarantined(self, ids: Sequence[int]) -> list[int]:
+    def dismiss_quarantined(self, ids: Sequence[int], by: Actor | None = None) -> list[int]:
         """Delete these quarantined records for good; the ids that were there (the running total of the
-        budget follows in the same transaction, by the triggers of the table)."""
+        budget follows in the same transaction, by the triggers of the table). ``by``: who dismisses
+        them, recorded in the audit trail (an entry per record) in the same transaction."""
         gone: list[int] = []
         wanted = sorted(set(ids))
         for start in range(0, len(wanted), 1000):
             part = wanted[start : start + 1000]
             with self._transaction() as tx:
                 rows = tx.execute(f"DELETE FROM quarantine WHERE id IN ({marks(part)}) RETURNING id", part)
+                if by is not None:
+                    for (item_id,) in rows:
+                        record_audit(tx, by.entry(AuditAction.QUARANTINE_DISMISS, f"quarantine:{item_id}"))
             gone.extend(int(r[0]) for r in rows)
         return sorted(gone)
 
-    def release_quarantined(self, item_id: int, record: Record, received_at: str) -> str | None:
+    def release_quarantined(
+        self, item_id: int, record: Record, received_at: str, by: Actor | None = None
+    ) -> str | None:
         """Store ``record`` (what a quarantined record now parses into) as facts and drop its quarantine
         row, in one transaction: both or neither. Returns "stored" or "duplicate", or None when the row
         is no longer there (replayed or dismissed meanwhile). A record that the store still will not take
         (its key taken by other content, a value the database refuses) raises RecordConflict or
-        UnstorableData and leaves the row as it was."""
+        UnstorableData and leaves the row as it was. ``by``: who replays it, recorded in the audit trail
+        in the same transaction."""
         batch = sql.prepare([record], received_at)
         if batch.quarantine:  # its rows could not be built: it stays where it is
             raise UnstorableData(batch.quarantine[0][3])
@@ -101,7 +110,10 @@ class QuarantineStore:
             if not tx.execute("DELETE FROM quarantine WHERE id = ? RETURNING id", (item_id,)):
                 return None
             result = self._write(tx, batch)
-        return result.outcomes[0] if result.outcomes else "stored"
+            outcome = result.outcomes[0] if result.outcomes else "stored"
+            if by is not None:
+                record_audit(tx, by.entry(AuditAction.QUARANTINE_REPLAY, f"quarantine:{item_id}", {"outcome": outcome}))
+        return outcome
 
     def quarantined(self, limit: int = 100) -> list[QuarantineItem]:
         """The newest quarantined records, each with the beginning of its body only."""

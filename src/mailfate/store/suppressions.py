@@ -15,6 +15,7 @@ after the lift and the delivery. An address's deliveries and old troubles are ne
 from __future__ import annotations
 
 import contextlib
+import typing
 from abc import abstractmethod
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -237,9 +238,14 @@ class SuppressionQueries:
         moment = now or datetime.now(UTC)
         return check(given, lambda found: in_force(self._read, found, moment))
 
-    def add_action(self, address: str, action: Action) -> None:
-        """Record a suppression added or lifted by hand (idempotent)."""
+    def add_action(self, address: str, action: Action, audit: AuditEntry | None = None) -> None:
+        """Record a suppression added or lifted by hand (idempotent), with its entry in the audit trail
+        in the same transaction when ``audit`` is given."""
+        from mailfate.store.audit import record  # the audit trail's writer: this method alone needs it
+
         with self._transaction() as tx:
+            if audit is not None:
+                record(tx, audit)
             tx.execute(
                 "INSERT INTO suppression_actions (address, action, at, reason) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (address, action, at) DO NOTHING",
@@ -253,3 +259,7 @@ class SuppressionQueries:
             return 0  # the usual case stays read-only
         with self._transaction() as tx:
             return refresh(tx, self.dialect, expiring(tx.execute, now), now, self.policy)
+
+
+if typing.TYPE_CHECKING:  # for the annotation of add_action only
+    from mailfate.store.audit import AuditEntry

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from mailfate.core.audit import Actor
 from mailfate.core.jsonutil import loads
 from mailfate.core.timestamps import format_timestamp
 from mailfate.errors import UsageError
@@ -22,6 +23,7 @@ from mailfate.outbound.names import named_webhook, shown_url
 from mailfate.sns.verify import Verifier
 from mailfate.sources.replay import MISSING, replay_one, replay_quarantine
 from mailfate.store import Store
+from mailfate.web.api import actor
 from mailfate.web.responses import error, ok
 
 #: Ids one request may name.
@@ -53,7 +55,7 @@ class Actions:
         item_id = _item_id(request.path_params["item_id"])
         if item_id is None:
             return error(404, f"quarantined record {request.path_params['item_id'][:40]} not found")
-        replayed = await run_in_threadpool(replay_one, self.store, item_id, self.verifier)
+        replayed = await run_in_threadpool(replay_one, self.store, item_id, self.verifier, _by(request))
         if replayed.outcome == MISSING:
             return error(404, f"quarantined record {item_id} not found")
         return ok(replayed.to_json())
@@ -61,13 +63,14 @@ class Actions:
     async def replay_many(self, request: Request) -> Response:
         """``POST /api/quarantine/replay``: the records of ``{"ids": [...]}``, or every one without a body."""
         ids = await _ids(request, required=False)
-        result = await run_in_threadpool(replay_quarantine, self.store, ids, self.verifier)
+        result = await run_in_threadpool(replay_quarantine, self.store, ids, self.verifier, _by(request))
         return ok(result.to_json())
 
     async def dismiss(self, request: Request) -> Response:
         """``DELETE /api/quarantine/{id}``: drop one record for good."""
         item_id = _item_id(request.path_params["item_id"])
-        gone = await run_in_threadpool(self.store.dismiss_quarantined, [item_id]) if item_id is not None else []
+        by = _by(request)
+        gone = await run_in_threadpool(self.store.dismiss_quarantined, [item_id], by) if item_id is not None else []
         if not gone:
             return error(404, f"quarantined record {request.path_params['item_id'][:40]} not found")
         return ok({"dismissed": gone, "missing": []})
@@ -75,7 +78,7 @@ class Actions:
     async def dismiss_many(self, request: Request) -> Response:
         """``POST /api/quarantine/dismiss``: drop the records of ``{"ids": [...]}``."""
         ids = await _ids(request, required=True) or []
-        gone = await run_in_threadpool(self.store.dismiss_quarantined, ids)
+        gone = await run_in_threadpool(self.store.dismiss_quarantined, ids, _by(request))
         return ok({"dismissed": gone, "missing": sorted(set(ids) - set(gone))})
 
     async def redeliver(self, request: Request) -> Response:
@@ -88,8 +91,8 @@ class Actions:
             named = f"position {given}" if isinstance(given, int) else shown_url(given)
             return error(404, f"no webhook at {named} is configured")
         seqs = _whole_numbers(body["seqs"], "seqs") if body.get("seqs") is not None else None
-        now = format_timestamp(datetime.now(UTC))
-        done = await run_in_threadpool(self.store.redeliver, url, seqs, now)
+        by = _by(request)
+        done = await run_in_threadpool(self.store.redeliver, url, seqs, by.at, by)
         missing = sorted(set(seqs) - set(done)) if seqs is not None else []
         position = self.webhook_urls.index(url) + 1
         return ok({"webhook": position, "url": shown_url(url), "redelivered": done, "missing": missing})
@@ -107,6 +110,11 @@ def _webhook(body: dict[str, Any]) -> str | int:
     if not isinstance(url, str) or not url:
         raise UsageError('body must name the webhook: {"webhook": 1, "seqs": [...]} (or "url")')
     return url
+
+
+def _by(request: Request) -> Actor:
+    """The actor of the audit trail: the name of the request's token, now."""
+    return Actor(actor(request), format_timestamp(datetime.now(UTC)))
 
 
 def _item_id(raw: str) -> int | None:

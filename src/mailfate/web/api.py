@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -14,9 +13,11 @@ from starlette.responses import Response, StreamingResponse
 
 from mailfate.core.activity import ActivityRow, csv_text
 from mailfate.core.addresses import email_address
+from mailfate.core.audit import MAX_REASON, AuditAction, AuditEntry, parse_action, reason_or_default
 from mailfate.core.check import MAX_ADDRESSES, NotAnAddress, one_address
 from mailfate.core.insights import DiagnosticsQuery, Resolve
 from mailfate.core.jsonutil import loads
+from mailfate.core.roles import ANONYMOUS, ApiToken, Scope, identify
 from mailfate.core.stats import StatsQuery
 from mailfate.core.suppression import Action, Policy
 from mailfate.core.timestamps import format_timestamp
@@ -24,6 +25,7 @@ from mailfate.errors import StorageError, UsageError
 from mailfate.logs import logger
 from mailfate.outbound.names import listed
 from mailfate.store import Store
+from mailfate.store.audit import AUDIT_LIMIT, AUDIT_MAX_LIMIT
 from mailfate.store.listing import (
     RECIPIENT_LIMIT,
     RECIPIENT_MAX_LIMIT,
@@ -41,30 +43,42 @@ from mailfate.web.responses import error, ok
 
 Handler = Callable[[Request], Awaitable[Response]]
 
+#: Methods that only read: any other needs an admin token unless its route says otherwise.
+_READING = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Where the guard leaves the token that let a request in, for the audit trail.
+_TOKEN_KEY = "mailfate.token"  # noqa: S105 -- a key of the request's scope, not a secret
+#: Who a request is when the server asks for no token (on loopback only: serve refuses otherwise).
+_NOBODY = ApiToken(ANONYMOUS, Scope.ADMIN, "")
+
 
 class Api:
     def __init__(
         self,
         store: Store,
-        token: str | None,
+        tokens: Sequence[ApiToken] = (),
         policy: Policy | None = None,
         webhook_urls: Sequence[str] = (),
         resolve: Resolve | None = None,
     ) -> None:
         self.store = store
-        self.token = token
+        self.tokens = tuple(tokens)
         self.policy = policy or Policy()
         self.webhook_urls = tuple(webhook_urls)
         self.resolve = resolve  # the MX lookup, when MAILFATE_MX_LOOKUP is on
 
-    def guard(self, handler: Handler) -> Handler:
-        """Bearer-token check and error translation around one handler."""
+    def guard(self, handler: Handler, needs: Scope | None = None) -> Handler:
+        """Bearer-token and scope check, and error translation, around one handler. ``needs``: the scope
+        the route needs; by default read for GET and HEAD, admin for every other method, so that a new
+        write route is closed to read tokens unless it says otherwise."""
 
         async def guarded(request: Request) -> Response:
-            if self.token is not None:
-                given = request.headers.get("authorization", "")
-                if not hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode()):
-                    return error(401, "a valid bearer token is required", {"WWW-Authenticate": "Bearer"})
+            token = self._token(request)
+            if token is None:
+                return error(401, "a valid bearer token is required", {"WWW-Authenticate": "Bearer"})
+            needed = needs or (Scope.READ if request.method in _READING else Scope.ADMIN)
+            if not token.may(needed):
+                return error(403, f"the token {token.name!r} may only read; this needs an admin token")
+            request.scope[_TOKEN_KEY] = token
             try:
                 return await handler(request)
             except UsageError as exc:
@@ -73,6 +87,27 @@ class Api:
                 return error(503, "storage unavailable; retry later")
 
         return guarded
+
+    def _token(self, request: Request) -> ApiToken | None:
+        if not self.tokens:
+            return _NOBODY
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not given:
+            return None
+        return identify(self.tokens, given.strip())
+
+    async def whoami(self, request: Request) -> Response:
+        """The name and scope of the token of the request: what the dashboard may offer."""
+        token: ApiToken = request.scope[_TOKEN_KEY]
+        return ok({"name": token.name, "scope": str(token.scope)})
+
+    async def audit(self, request: Request) -> Response:
+        params = request.query_params
+        limit = parse_limit(params.get("limit"), AUDIT_LIMIT, AUDIT_MAX_LIMIT)
+        action = _action(params["action"]) if params.get("action") else None
+        page = await run_in_threadpool(self.store.audit, limit, params.get("cursor") or None, action,
+                                       params.get("target") or None)  # fmt: skip
+        return ok(page.to_json())
 
     async def message(self, request: Request) -> Response:
         message_id = request.path_params["message_id"]
@@ -148,17 +183,21 @@ class Api:
 
     async def suppress(self, request: Request) -> Response:
         address = email_address(request.path_params["address"])
-        action = Action("suppress", format_timestamp(_now()), await _reason(request))
-        await run_in_threadpool(self.store.add_action, address, action)
+        reason, at = await _reason(request), format_timestamp(_now())
+        audit = _entry(request, at, AuditAction.SUPPRESS, address, reason)
+        await run_in_threadpool(self.store.add_action, address, Action("suppress", at, reason), audit)
         return await self._suppression_state(address)
 
     async def unsuppress(self, request: Request) -> Response:
-        """Lift a suppression; an optional body ``{"reason": "..."}`` is kept with the lift."""
+        """Lift a suppression; an optional body ``{"reason": "..."}`` is kept with the lift. Without
+        one (the API's contract keeps it optional) the audit trail says no reason was given."""
         address = email_address(request.path_params["address"])
         reason = await _reason(request)
         if await run_in_threadpool(self.store.suppression, address) is None:
             return error(404, f"{address} is not suppressed")
-        await run_in_threadpool(self.store.add_action, address, Action("lift", format_timestamp(_now()), reason))
+        at = format_timestamp(_now())
+        audit = _entry(request, at, AuditAction.UNSUPPRESS, address, reason)
+        await run_in_threadpool(self.store.add_action, address, Action("lift", at, reason), audit)
         return await self._suppression_state(address)
 
     async def _suppression_state(self, address: str) -> Response:
@@ -236,6 +275,23 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def actor(request: Request) -> str:
+    """The name of the token that let ``request`` in: the actor of what it does, in the audit trail."""
+    token: ApiToken = request.scope[_TOKEN_KEY]
+    return token.name
+
+
+def _entry(request: Request, at: str, action: AuditAction, target: str, reason: str | None) -> AuditEntry:
+    return AuditEntry(at, actor(request), action, target, reason_or_default(reason))
+
+
+def _action(raw: str) -> AuditAction:
+    try:
+        return parse_action(raw)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
 async def _reason(request: Request) -> str | None:
     """The reason of an optional ``{"reason": "..."}`` body; None without one."""
     body = await request.body()
@@ -244,7 +300,10 @@ async def _reason(request: Request) -> str | None:
     given = _json_body(body, 'body must be JSON: {"reason": "..."}')
     if not isinstance(given, dict) or not isinstance(given.get("reason", ""), str):
         raise UsageError('body must be {"reason": "..."}')
-    return given.get("reason") or None
+    reason: str = given.get("reason", "").strip()
+    if len(reason) > MAX_REASON:
+        raise UsageError(f"reason is over {MAX_REASON} characters")
+    return reason or None
 
 
 def _json_body(body: bytes, expected: str) -> Any:

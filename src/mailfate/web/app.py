@@ -12,6 +12,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from mailfate.core import roles
 from mailfate.logs import configure, logger, redact_url
 from mailfate.metrics import SNS
 from mailfate.outbound.alerts import ReputationWatch
@@ -98,7 +99,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     sender = WebhookSender(store, webhooks) if webhooks else None
     watch = ReputationWatch(store, settings.alerts, settings.alert_interval)
     urls = (*webhooks.urls, *webhooks.alert_urls) if webhooks else ()
-    api = Api(store, settings.api_token, settings.policy, urls, settings.mx_lookup())
+    api = Api(store, settings.tokens, settings.policy, urls, settings.mx_lookup())
     metrics = Metrics(store, settings.alerts, urls)
     actions = Actions(store, verifier, urls)
     openapi = document()
@@ -144,13 +145,16 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         Route("/api/suppressions", api.guard(api.suppressions), methods=["GET"]),
         Route("/api/suppressions/{address:text}", api.guard(api.suppress), methods=["PUT"]),
         Route("/api/suppressions/{address:text}", api.guard(api.unsuppress), methods=["DELETE"]),
-        Route("/api/check", api.guard(api.check), methods=["POST"]),
+        # A check before sending reads (an application's read token may ask it), though it is a POST.
+        Route("/api/check", api.guard(api.check, needs=roles.Scope.READ), methods=["POST"]),
         Route("/api/check/{address:text}", api.guard(api.check_one), methods=["GET"]),
         Route("/api/stats", api.guard(api.stats), methods=["GET"]),
         Route("/api/diagnostics", api.guard(api.diagnostics), methods=["GET"]),
         Route("/api/changes", api.guard(api.changes), methods=["GET"]),
         Route("/api/webhooks", api.guard(api.webhooks), methods=["GET"]),
         Route("/metrics", api.guard(metrics), methods=["GET"]),
+        Route("/api/audit", api.guard(api.audit), methods=["GET"]),
+        Route("/api/whoami", api.guard(api.whoami), methods=["GET"]),
         Route("/healthz", api.healthz, methods=["GET"]),
         Route("/readyz", api.readyz, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),

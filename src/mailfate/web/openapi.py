@@ -7,6 +7,7 @@ from typing import Any
 
 from mailfate._version import __version__
 from mailfate.web import openapi_activity as activity
+from mailfate.web import openapi_audit as audit
 from mailfate.web.openapi_schemas import SCHEMAS, ref
 
 
@@ -272,6 +273,8 @@ PATHS: dict[str, Any] = {
 PATHS.update(activity.PATHS)
 for _template, _operations in activity.ACTION_PATHS.items():
     PATHS[_template] = {**PATHS.get(_template, {}), **_operations}
+PATHS.update(audit.PATHS)
+audit.require_admin(PATHS)
 
 
 def document() -> dict[str, Any]:
@@ -284,9 +287,14 @@ def document() -> dict[str, Any]:
         },
         "paths": PATHS,
         "components": {
-            "schemas": {**SCHEMAS, **activity.SCHEMAS},
+            "schemas": {**SCHEMAS, **activity.SCHEMAS, **audit.SCHEMAS},
             "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer", "description": "MAILFATE_API_TOKEN"},
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "MAILFATE_API_TOKEN (role admin) or one of MAILFATE_API_TOKENS (role read or "
+                    "admin); an operation listing the admin role refuses a read token with a 403",
+                },
                 "basic": {"type": "http", "scheme": "basic", "description": "MAILFATE_BASIC_AUTH, on /sns"},
             },
         },

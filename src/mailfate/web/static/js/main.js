@@ -1,7 +1,7 @@
 // mailfate dashboard: reads the JSON API of the server that served it. No framework, no build step.
 // This module lays the panels out in their views, follows the URL, and refreshes: by hand, every
 // minute while the tab is visible, and when the view changes. One banner says when the API is down.
-import { allowTokenPrompt } from "./api.js";
+import { allowTokenPrompt, api } from "./api.js";
 import { fill, h } from "./dom.js";
 import { panels } from "./panels.js";
 import * as route from "./route.js";
@@ -15,6 +15,7 @@ import "./activity.js";
 import "./suppressions.js";
 import "./quarantine.js";
 import "./webhooks.js";
+import "./audit.js";
 
 // Automatic refresh while the tab is visible: every minute, or as this browser's localStorage says
 // ("mailfate-refresh-seconds"); sooner while the API does not answer.
@@ -54,6 +55,7 @@ async function load(auto = false) {
   const context = { auto, route: current };
   document.body.dataset.loaded = "false";
   const mine = panels.filter((panel) => panel.view === current.view);
+  learnScope();
   const results = await Promise.allSettled(mine.map((panel) => loadPanel(panel, context)));
   const errors = results.filter((r) => r.status === "rejected").map((r) => r.reason);
   const offline = errors.find((e) => e && e.offline);
@@ -65,6 +67,20 @@ async function load(auto = false) {
   showUpdated();
   document.body.dataset.loaded = "true";
   schedule(offline ? RETRY : EVERY);
+}
+
+// What the token may do: a read token sees no button that would only be refused (the server refuses
+// them anyway). Anything marked .admin-only is hidden while body[data-scope="read"].
+async function learnScope() {
+  try {
+    const who = await api("/api/whoami");
+    document.body.dataset.scope = who.scope;
+    const element = document.getElementById("whoami");
+    element.hidden = who.name === "anonymous";
+    element.textContent = `${who.name} (${who.scope === "read" ? "read only" : "admin"})`;
+  } catch (error) {
+    // Said by the panels and the banner; the buttons stay as they are until the token is known.
+  }
 }
 
 async function loadPanel(panel, context) {
@@ -135,7 +151,9 @@ function follow(current) {
   if (current.view !== shown) {
     shown = current.view;
     showView(shown);
-    refresh();
+    // A load of the view left behind may still be under way: the new view's comes after it.
+    if (loading) loading.finally(() => refresh());
+    else refresh();
     return;
   }
   for (const panel of panels) if (panel.view === shown && panel.onRoute) panel.onRoute(current);

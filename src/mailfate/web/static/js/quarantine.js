@@ -15,7 +15,7 @@ const panel = {
     + "this version: what now parses becomes facts and leaves the quarantine, the rest stays.",
   wide: true,
   build(body) {
-    body.before(h("div", { class: "row toolbar" },
+    body.before(h("div", { class: "row toolbar admin-only" },
       h("button", { type: "button", id: "quarantine-replay-all", onclick: replayAll }, "Replay all"),
       h("button", { type: "button", id: "quarantine-dismiss-selected", class: "secondary", disabled: true,
         onclick: dismissSelected }, "Dismiss selected")),
@@ -28,15 +28,15 @@ const panel = {
     fill("quarantine", h("div", { class: "table-wrap" }, table(
       [{ text: "Select", class: "select" }, "Received", "Source", "Reason", "Record", { text: "", class: "actions" }],
       items.map((q) => h("tr", { "data-id": q.id },
-        h("td", { class: "select" }, h("input", { type: "checkbox", class: "pick", value: q.id,
+        h("td", { class: "select" }, h("input", { type: "checkbox", class: "pick admin-only", value: q.id,
           "aria-label": `Select record ${q.id}`, onchange: selectionChanged })),
         h("td", { class: "nowrap" }, time(q.received_at)),
         h("td", {}, q.source, q.authenticated ? "" : h("span", { class: "hint" }, " (unsigned)")),
         h("td", { class: "reason" }, q.reason), h("td", { class: "record" }, body(q)),
         h("td", { class: "actions" },
-          h("button", { type: "button", class: "secondary", "aria-label": `Replay record ${q.id}`,
+          h("button", { type: "button", class: "secondary admin-only", "aria-label": `Replay record ${q.id}`,
             onclick: () => replay(q.id) }, "Replay"),
-          h("button", { type: "button", class: "secondary", "aria-label": `Dismiss record ${q.id}`,
+          h("button", { type: "button", class: "secondary admin-only", "aria-label": `Dismiss record ${q.id}`,
             onclick: () => dismiss([q.id]) }, "Dismiss")))),
       "Nothing in quarantine.", { class: "quarantine-list" })));
   },

@@ -2,7 +2,7 @@
 // link can be shared and Back and Forward walk through what was looked at. The fragment never reaches
 // the server.
 
-export const VIEWS = ["overview", "activity", "suppressions", "quarantine", "webhooks"];
+export const VIEWS = ["overview", "activity", "suppressions", "quarantine", "webhooks", "audit"];
 const listeners = [];
 let applied = null;
 

@@ -24,7 +24,7 @@ addPanel({
   hint: "Addresses mailfate advises not to mail, and why. Sorted by address, numbers in order.",
   wide: true,
   build(body) {
-    const form = h("form", { id: "suppress-form", class: "row" },
+    const form = h("form", { id: "suppress-form", class: "row admin-only" },
       h("label", { class: "visually-hidden", for: "suppress-address" }, "Address to suppress"),
       h("input", { id: "suppress-address", type: "email", required: true, placeholder: "address to suppress" }),
       h("label", { class: "visually-hidden", for: "suppress-reason" }, "Reason"),
@@ -77,7 +77,7 @@ function draw() {
       suppressed.map((s) => h("tr", { "data-address": s.address },
         h("td", { class: "address-cell" }, addressLink(s.address)), h("td", { class: "reason" }, reasonText(s)),
         h("td", { class: "nowrap" }, time(s.since)), h("td", { class: "nowrap" }, s.expires_at ? time(s.expires_at) : "–"),
-        h("td", { class: "actions" }, h("button", { type: "button", class: "secondary",
+        h("td", { class: "actions" }, h("button", { type: "button", class: "secondary admin-only",
           "aria-label": `Lift the suppression of ${s.address}`, onclick: () => confirmLift(s.address) }, "Lift")))),
       shownFilter ? "No suppressed address matches." : "No address is suppressed.", { class: "suppression-list" }),
     next ? h("button", { type: "button", class: "secondary", id: "suppressions-more",

@@ -24,7 +24,7 @@ const panel = {
       h("p", {}, `Webhook ${w.webhook}: `, h("span", { class: "mono" }, w.url)),
       h("p", { class: "hint" }, `${number(w.delivered)} delivered, ${number(w.pending)} waiting, ${number(w.failed)} given up`,
         w.last_delivered_at ? "; last delivery " : "", w.last_delivered_at ? time(w.last_delivered_at) : ""),
-      w.failed ? h("div", { class: "row toolbar" }, h("button", { type: "button", class: "secondary redeliver-all",
+      w.failed ? h("div", { class: "row toolbar admin-only" }, h("button", { type: "button", class: "secondary redeliver-all",
         onclick: () => redeliver(w, null) }, `Redeliver all given up (${number(w.failed)})`)) : "",
       h("div", { class: "table-wrap" }, table(
         ["Change", "Address", "State", "Attempts", "Next attempt", "Last error", { text: "", class: "actions" }],
@@ -34,7 +34,7 @@ const panel = {
           h("td", { class: "num" }, f.attempts),
           h("td", { class: "nowrap" }, f.next_attempt_at ? time(f.next_attempt_at) : "none: given up"),
           h("td", { class: "reason" }, f.last_error || ""),
-          h("td", { class: "actions" }, f.state === "failed" ? h("button", { type: "button", class: "secondary",
+          h("td", { class: "actions" }, f.state === "failed" ? h("button", { type: "button", class: "secondary admin-only",
             "aria-label": `Redeliver change ${f.seq}`, onclick: () => redeliver(w, [f.seq]) }, "Redeliver") : ""))),
         "No failed delivery.")))));
   },
