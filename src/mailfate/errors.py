@@ -15,6 +15,7 @@
     ├── StorageError                       the database failed; nothing was acknowledged: HTTP 503
     │   ├── StorageBusy                    another writer held the database too long: HTTP 503
     │   ├── UnstorableData                 the database refused a value: that record goes to quarantine
+    │   ├── ErasureKeyError                erased addresses' suppressions need MAILFATE_ERASURE_KEY, the same one
     │   └── SchemaError                    not a mailfate database, or an older schema a reader may not upgrade
     ├── RecordConflict                     a record key already stored with other content: quarantined
     ├── UsageError                         the caller asked for something impossible: exit 2 / HTTP 400
@@ -79,6 +80,11 @@ class StorageBusy(StorageError):
 class UnstorableData(StorageError):
     """The database refused a value of the batch (not the database failing): the record that carries
     it is found and quarantined, and the others are stored."""
+
+
+class ErasureKeyError(StorageError):
+    """Suppressions of erased addresses are kept under a keyed hash, and the key is missing or another:
+    an address cannot be checked (it might be an erased, suppressed one)."""
 
 
 class RecordConflict(MailfateError):
