@@ -135,9 +135,15 @@ class ErasureQueries:
         _count(tx, "DELETE FROM kept_suppressions WHERE address = ?", (address,))
         for chunk in chunks(message_ids):
             self._redact_messages(tx, chunk, found, erasure)
+        self._forget_elsewhere(tx, address, address_key(key, address))
         if message_ids:
             insights.apply(tx, counted, insights.contributions(tx, d, message_ids))
             self._refresh_counts(tx, message_ids)
+
+    def _forget_elsewhere(self, tx: Transaction, address: str, hashed: str) -> None:
+        """Where other parts of the store erase the address, in this transaction: the audit trail (when
+        it is there) records the erasure under ``hashed`` and rewrites its older entries that named the
+        address to ``hashed``. Nothing else keeps addresses today."""
 
     def _redact_messages(self, tx: Transaction, chunk: list[str], found: re.Pattern[str], erasure: Erasure) -> None:
         """What the address's messages keep for their other recipients, without it; a message left
