@@ -16,6 +16,7 @@
     │   ├── StorageBusy                    another writer held the database too long: HTTP 503
     │   ├── UnstorableData                 the database refused a value: that record goes to quarantine
     │   ├── RecordRace                     another writer stored a new record key meanwhile: written again
+    │   ├── ErasureKeyError                erased addresses' suppressions need MAILFATE_ERASURE_KEY, the same one
     │   └── SchemaError                    not a mailfate database, or an older schema a reader may not upgrade
     ├── RecordConflict                     a record key already stored with other content: quarantined
     ├── UsageError                         the caller asked for something impossible: exit 2 / HTTP 400
@@ -88,6 +89,11 @@ class RecordRace(StorageError):
     (PostgreSQL, several processes): the batch is rolled back and written again, when that key is seen
     as stored (a duplicate, or a conflict to quarantine). Left unhandled it is a storage error: the
     sender retries, and nothing was acknowledged that was not stored."""
+
+
+class ErasureKeyError(StorageError):
+    """Suppressions of erased addresses are kept under a keyed hash, and the key is missing or another:
+    an address cannot be checked (it might be an erased, suppressed one)."""
 
 
 class RecordConflict(MailfateError):

@@ -22,6 +22,7 @@ from mailfate.outbound.names import shown_url
 from mailfate.outbound.webhooks import WebhookConfig
 from mailfate.store.base import DEFAULT_URL
 from mailfate.store.quarantine import QuarantineLimits
+from mailfate.store.retention import Retention
 
 CONFIRM_MODES = ("url", "api", "off")
 
@@ -70,6 +71,16 @@ SETTINGS: dict[str, str] = {
     "MAILFATE_WEBHOOK_BACKOFF, at most 604800).",
     "MAILFATE_QUARANTINE_MAX_MB": "Quarantine size budget in MiB; past it the oldest unsigned junk goes first; 256.",
     "MAILFATE_QUARANTINE_RETENTION_DAYS": "Days the server keeps a quarantined record; default 30.",
+    "MAILFATE_ERASURE_KEY": "Secret (at least 16 characters) under whose HMAC-SHA256 an erased address that was "
+    "suppressed stays suppressed; mailfate forget refuses without it, and every process that checks addresses needs "
+    "the same one.",
+    "MAILFATE_RETENTION_RECORDS_DAYS": "Days raw records are kept, by arrival; unset: forever. Applied by serve and "
+    "by mailfate prune.",
+    "MAILFATE_RETENTION_EVENTS_DAYS": "Days events are kept, by their message's day of sending; unset: as long as "
+    "the fates.",
+    "MAILFATE_RETENTION_FATES_DAYS": "Days messages and their fates (with events and search terms) are kept, by day "
+    "of sending; unset: forever. Suppressions and the daily figures stay. At least the soft-bounce window.",
+    "MAILFATE_RETENTION_INTERVAL": "Seconds between two runs of the retention by serve; default 3600 (60 to 604800).",
     "MAILFATE_ALERT_URL": "Chat webhook URLs (Slack, Mattermost, Teams; comma-separated) told of each change of "
     "reputation level, as a text message.",
     "MAILFATE_ALERT_WINDOW_HOURS": "Hours of sending (up to now) the reputation levels of alerts are counted over; "
@@ -118,7 +129,12 @@ NUMBERS: dict[str, Number] = {
     "MAILFATE_ALERT_WINDOW_HOURS": Number(24, 0.001, 24 * 366),
     "MAILFATE_ALERT_MIN_VOLUME": Number(500, 1, 1_000_000_000, whole=True),
     "MAILFATE_ALERT_INTERVAL": Number(60, 0.1, DAY),
+    "MAILFATE_RETENTION_INTERVAL": Number(3600, 60, 7 * DAY),
 }
+#: Retention settings: unset means forever, so they have no default; a value is days, 1 to 100 years.
+RETENTION_DAYS = ("MAILFATE_RETENTION_RECORDS_DAYS", "MAILFATE_RETENTION_EVENTS_DAYS", "MAILFATE_RETENTION_FATES_DAYS")
+#: The shortest erasure key: a guessable one would let anyone test an address against the kept hashes.
+MIN_ERASURE_KEY = 16
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -150,6 +166,7 @@ class Settings:
     alert_interval: float = 60.0  # seconds between two evaluations of the reputation levels
     send_timeout: float = 30.0
     max_body_memory: int = 64 * 1024 * 1024
+    retention: Retention = field(default_factory=Retention)
 
     def mx_lookup(self) -> Resolve | None:
         """The MX lookup when it is on (shared by the process, so its cache is), else None."""
@@ -213,7 +230,9 @@ class Settings:
                 soft_bounce_count=int(n["MAILFATE_SOFT_BOUNCE_COUNT"]),
                 soft_bounce_window=timedelta(days=n["MAILFATE_SOFT_BOUNCE_WINDOW_DAYS"]),
                 soft_bounce_expiry=timedelta(days=n["MAILFATE_SOFT_BOUNCE_EXPIRY_DAYS"]),
+                erasure_key=_erasure_key(env),
             ),
+            retention=_retention(env, n),
             webhooks=_webhooks(env, n),
             quarantine=QuarantineLimits(
                 max_bytes=int(n["MAILFATE_QUARANTINE_MAX_MB"] * 1024 * 1024),
@@ -233,6 +252,34 @@ class Settings:
             send_timeout=n["MAILFATE_SEND_TIMEOUT"],
             max_body_memory=int(n["MAILFATE_MAX_BODY_MEMORY_MB"] * 1024 * 1024),
         )
+
+
+def _erasure_key(env: Mapping[str, str]) -> bytes | None:
+    raw = env.get("MAILFATE_ERASURE_KEY", "")
+    if not raw:
+        return None
+    if len(raw) < MIN_ERASURE_KEY:
+        raise UsageError(f"MAILFATE_ERASURE_KEY must be at least {MIN_ERASURE_KEY} characters (a random secret)")
+    return raw.encode()
+
+
+def _retention(env: Mapping[str, str], n: dict[str, float]) -> Retention:
+    days: dict[str, float | None] = {}
+    for name in RETENTION_DAYS:
+        raw = env.get(name, "").strip()
+        days[name] = _number(env, name, Number(0, 1, 36_500)) if raw else None
+    records, events, fates = (days[name] for name in RETENTION_DAYS)
+    if fates is not None and events is not None and events > fates:
+        raise UsageError(
+            "MAILFATE_RETENTION_EVENTS_DAYS cannot be longer than MAILFATE_RETENTION_FATES_DAYS: "
+            "events go with their fates"
+        )
+    if fates is not None and fates < n["MAILFATE_SOFT_BOUNCE_WINDOW_DAYS"]:
+        raise UsageError(
+            "MAILFATE_RETENTION_FATES_DAYS must be at least MAILFATE_SOFT_BOUNCE_WINDOW_DAYS: the soft bounces "
+            "that suppress an address must still be there"
+        )
+    return Retention(records, events, fates, every=n["MAILFATE_RETENTION_INTERVAL"])
 
 
 _TOPIC_ARN = re.compile(r"arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}")

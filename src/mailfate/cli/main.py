@@ -24,6 +24,7 @@ from mailfate.cli import (
     insights,
     lookup,
     migrate,
+    privacy,
     prune,
     quarantine,
     reputation,
@@ -60,8 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler, db_use=db)
         return sub
 
-    groups = (serve, ingest, prune, lookup, quarantine, check, reputation, insights, changes, webhooks, aws, demo)
-    for group in (*groups, migrate):
+    groups = (serve, ingest, prune, privacy, lookup, quarantine, check, reputation, insights, changes, webhooks, aws)
+    for group in (*groups, demo, migrate):
         group.add_commands(command)
     audit.add_commands(command)  # the audit trail, after the rest
     return parser

@@ -1,4 +1,9 @@
-"""``mailfate prune``: delete old raw records; events, fates and suppressions stay.
+"""``mailfate prune``: delete what is older than the retention (docs/privacy.md); suppressions and the
+daily figures stay.
+
+``--older-than DAYS`` prunes raw and quarantined records received over DAYS days ago, as it always has;
+the retention settings (``MAILFATE_RETENTION_*_DAYS``) add events and fates, and give the raw records'
+cut-off when ``--older-than`` is not given.
 
 A cut-off under :data:`CONFIRM_BELOW_DAYS` days reaches records that the reputation window, a replay
 from the quarantine or an investigation may still want: at a terminal it asks first ("y" deletes),
@@ -10,6 +15,7 @@ deleted, as every run does.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 from datetime import UTC, datetime, timedelta
@@ -17,33 +23,53 @@ from datetime import UTC, datetime, timedelta
 from mailfate.cli.base import MISSING, OK, Command, open_db
 from mailfate.core.timestamps import format_timestamp
 from mailfate.errors import UsageError
+from mailfate.settings import Settings
 
 #: Cut-offs more recent than this many days need confirmation.
 CONFIRM_BELOW_DAYS = 7
 
 
 def add_commands(command: Command) -> None:
-    prune = command("prune", cmd_prune, "delete raw records older than DAYS; events, fates and suppressions stay",
-                    db="writes")  # fmt: skip
-    prune.add_argument("--older-than", type=float, required=True, metavar="DAYS",
-                       help=f"received over DAYS days ago (under {CONFIRM_BELOW_DAYS} asks to confirm)")  # fmt: skip
+    prune = command("prune", cmd_prune, "delete raw records older than DAYS, and what the retention settings say; "
+                    "suppressions and daily figures stay", db="writes")  # fmt: skip
+    prune.add_argument("--older-than", type=float, metavar="DAYS",
+                       help=f"raw and quarantined records received over DAYS days ago (under {CONFIRM_BELOW_DAYS} "
+                       "asks to confirm); default: MAILFATE_RETENTION_RECORDS_DAYS")  # fmt: skip
     prune.add_argument("--yes", action="store_true",
                        help=f"do not ask at a terminal about a cut-off under {CONFIRM_BELOW_DAYS} days")  # fmt: skip
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
     days = args.older_than
-    if not math.isfinite(days) or not 0 <= days <= 36_500:
+    settings = Settings.from_env()
+    retention = settings.retention
+    if days is None and not retention.active:
+        raise UsageError("give --older-than DAYS, or set the retention (MAILFATE_RETENTION_*_DAYS)")
+    if days is not None and (not math.isfinite(days) or not 0 <= days <= 36_500):
         raise UsageError("--older-than must be a number of days from 0 to 36500")
-    cutoff = format_timestamp(datetime.now(UTC) - timedelta(days=days))
-    if days < CONFIRM_BELOW_DAYS and not args.yes and sys.stdin.isatty() and not _confirmed(days, cutoff):
+    now = datetime.now(UTC)
+    cutoff = format_timestamp(now - timedelta(days=days)) if days is not None else None
+    if (days is not None and days < CONFIRM_BELOW_DAYS and not args.yes and sys.stdin.isatty()
+            and not _confirmed(days, cutoff or "")):  # fmt: skip
         return MISSING
-    store = open_db(args)
+    cutoffs = dataclasses.replace(retention.cutoffs(now), records=None)
+    if days is None:
+        cutoff = retention.cutoffs(now).records
+    store = open_db(args, settings)
     try:
-        records, quarantined = store.prune(cutoff)
+        if cutoff is not None:
+            records, quarantined = store.prune(cutoff)
+            print(f"deleted {records:,} raw records and {quarantined:,} quarantined ones received before {cutoff}")
+        if cutoffs.events is not None or cutoffs.fates is not None:
+            pruned = store.apply_retention(cutoffs)
+            if pruned is None:
+                print("mailfate: another process is applying the retention right now", file=sys.stderr)
+                return MISSING
+            sent = cutoffs.fates or cutoffs.events
+            print(f"deleted {pruned.messages:,} messages with {pruned.fates:,} fates, and {pruned.events:,} events, "
+                  f"of mail sent before {sent}; suppressions and daily figures stay")  # fmt: skip
     finally:
         store.close()
-    print(f"deleted {records:,} raw records and {quarantined:,} quarantined ones received before {cutoff}")
     return OK
 
 

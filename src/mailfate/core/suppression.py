@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,6 +34,9 @@ class Policy:
     soft_bounce_count: int = 3
     soft_bounce_window: timedelta = timedelta(days=30)
     soft_bounce_expiry: timedelta = timedelta(days=30)
+    #: The key of the hashes erased addresses are kept under (MAILFATE_ERASURE_KEY); None: not configured.
+    #: It travels with the rules because every place that decides a suppression needs it.
+    erasure_key: bytes | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +101,16 @@ class Suppression:
 
 
 def suppression_of(
-    address: str, fates: Iterable[FateFacts], actions: Iterable[Action], policy: Policy, now: datetime
+    address: str,
+    fates: Iterable[FateFacts],
+    actions: Iterable[Action],
+    policy: Policy,
+    now: datetime,
+    kept: Iterable[Suppression] = (),
 ) -> Suppression | None:
+    """The suppression in force of ``address``, or None. ``kept`` are suppressions decided before their
+    facts were pruned (retention) or erased (``forget``): each still holds, unless lifted by hand since;
+    a kept soft-bounce one also ends when it expires or a later Delivery breaks its streak."""
     fates = list(fates)
     actions = list(actions)
     lifted = max((a.at for a in actions if a.action == "lift"), default="")
@@ -120,6 +131,11 @@ def suppression_of(
     for action in actions:
         if action.action == "suppress":
             consider("manual", action.at, {"kind": "manual", "reason": action.reason})
+    last_delivery = max((f.delivered_at for f in fates if f.delivered_at), default="")
+    for earlier in kept:
+        if earlier.reason == "soft_bounce" and (not earlier.in_force(now) or last_delivery > earlier.since):
+            continue
+        consider(earlier.reason, earlier.since, earlier.event, earlier.expires_at)
     soft = _soft_bounce(address, fates, lifted, policy, now)
     if soft is not None:
         consider(soft.reason, soft.since, soft.event, soft.expires_at)

@@ -11,6 +11,7 @@ from mailfate.core.alerts import AlertPolicy, Transition
 from mailfate.core.audit import Actor, AuditAction, AuditEntry, AuditPage
 from mailfate.core.changes import Change
 from mailfate.core.check import CheckResult
+from mailfate.core.erasure import Erasure
 from mailfate.core.insights import Diagnostics, DiagnosticsQuery, Resolve
 from mailfate.core.model import Record, Rejected
 from mailfate.core.stats import Stats, StatsQuery
@@ -21,6 +22,7 @@ from mailfate.store.audit import AUDIT_LIMIT
 from mailfate.store.gauges import Readings
 from mailfate.store.listing import FIRST_PART, RECIPIENT_LIMIT, ActivityQuery, Filters, MessagePart, MessageQuery
 from mailfate.store.outbox import Delivery
+from mailfate.store.retention import BATCH, Cutoffs, Pruned
 from mailfate.store.sql import PreparedBatch
 
 DEFAULT_URL = "sqlite:///mailfate.db"
@@ -170,6 +172,16 @@ class Store(Protocol):
         ...
 
     def prune(self, before: str) -> tuple[int, int]: ...
+
+    def apply_retention(self, cutoffs: Cutoffs, batch: int = BATCH) -> Pruned | None:
+        """Prune raw records, events and fates older than ``cutoffs``, in short batches; suppressions and
+        the figures per message and per day stay. None when another process is pruning right now."""
+        ...
+
+    def forget(self, address: str, now: datetime | None = None) -> Erasure:
+        """Erase a normalized address from everything stored; a suppression in force stays, under its
+        keyed hash (the policy's ``erasure_key``, which must be set). Idempotent."""
+        ...
 
     def ping(self) -> None: ...
 

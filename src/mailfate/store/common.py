@@ -21,16 +21,20 @@ from mailfate.core.views import IngestResult
 from mailfate.errors import RecordConflict, RecordRace, UnstorableData
 from mailfate.store import audit, feed, insights, sql, suppressions, terms
 from mailfate.store.alerts import ReputationAlerts
+from mailfate.store.erasure import ErasureQueries
 from mailfate.store.gauges import GaugeQueries
 from mailfate.store.outbox import Outbox
 from mailfate.store.pages import PagedReads
 from mailfate.store.quarantine import QuarantineStore, insert_quarantined
 from mailfate.store.reputation import ReputationQueries, count_columns
+from mailfate.store.retention import BATCH, RetentionQueries
 from mailfate.store.tx import Transaction, chunks, marks
 
 
 class SqlStore(
     suppressions.SuppressionQueries,
+    ErasureQueries,
+    RetentionQueries,
     PagedReads,
     Outbox,
     QuarantineStore,
@@ -182,7 +186,7 @@ class SqlStore(
             self._refresh_counts(tx, None)  # fill it for what was stored before
         if name == "0004_changes":
             # What is suppressed already is not news: only later changes go into the feed.
-            suppressions.refresh_all(tx, self.dialect, datetime.now(UTC), self.policy, announce=False)
+            suppressions.refresh_all(tx, self.dialect, datetime.now(UTC), self.policy, announce=False, with_kept=False)
         if name == "0005_b_not_spam":
             # Recipients with a not-spam complaint may now count as delivered: recount their messages.
             # Tags stored with a NUL escape broke every JSON query on PostgreSQL: store them storable.
@@ -205,7 +209,7 @@ class SqlStore(
         if name == "0007_suppression_facts":
             # Every surface now reads the kept suppressions: decide each again, and announce any that an
             # earlier version kept wrong (it missed a fate whose bounce changed while its status did not).
-            suppressions.refresh_all(tx, self.dialect, datetime.now(UTC), self.policy)
+            suppressions.refresh_all(tx, self.dialect, datetime.now(UTC), self.policy, with_kept=False)
         if name == "0009_a_domain_days":
             insights.backfill(tx, self.dialect)  # providers, delivery times and reasons of what is stored
         if name == "0012_suppression_order":
@@ -273,22 +277,20 @@ class SqlStore(
 
     def prune(self, before: str) -> tuple[int, int]:
         """Delete raw and quarantined records received before ``before``, and older changes that no
-        webhook still has to deliver. Events, fates and suppressions stay: they were derived already,
-        and an old record that arrives again is recognised by its events."""
-        counts = []
-        with self._transaction() as tx:
-            for table in ("records", "quarantine"):
-                ((count,),) = tx.execute(f"SELECT count(*) FROM {table} WHERE received_at < ?", (before,))
-                tx.execute(f"DELETE FROM {table} WHERE received_at < ?", (before,))
-                counts.append(int(count))
-            # A change some webhook has not yet copied into its outbox, or still has to deliver, stays.
-            tx.execute(
-                "DELETE FROM changes WHERE at < ? "
-                "AND seq <= COALESCE((SELECT min(seq) FROM webhook_cursors), (SELECT max(seq) FROM changes)) "
-                "AND seq NOT IN (SELECT seq FROM webhook_outbox)",
-                (before,),
-            )
-        return counts[0], counts[1]
+        webhook still has to deliver, in short batches. Events, fates and suppressions stay: they were
+        derived already, and an old record that arrives again is recognised by its events."""
+        records = self._batches(
+            "DELETE FROM records WHERE id IN "
+            "(SELECT id FROM records WHERE received_at < ? ORDER BY received_at LIMIT ?)",
+            (before, BATCH),
+        )
+        quarantined = self._batches(
+            "DELETE FROM quarantine WHERE id IN "
+            "(SELECT id FROM quarantine WHERE received_at < ? ORDER BY received_at LIMIT ?)",
+            (before, BATCH),
+        )
+        self._prune_changes(before, BATCH)
+        return records, quarantined
 
     # -- reading ------------------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from mailfate.core.model import Status
 from mailfate.core.suppression import Policy
 from mailfate.core.timestamps import format_timestamp
 from mailfate.core.views import Fate, StoredEvent
-from mailfate.store import sql, suppressions
+from mailfate.store import kept, sql, suppressions
 from mailfate.store.tx import Run, Transaction, chunks, marks
 
 #: Statuses that can suppress an address, or stop suppressing it when they change.
@@ -93,6 +93,9 @@ def append_fate_changes(
                 for message_id, address, previous, status, summary in changed
             ],
         )  # fmt: skip
+    if policy.erasure_key is not None:  # an erased address that comes back takes its kept suppression back
+        fresh = sorted({pair[1] for pair in pairs if pair not in before and pair[1] not in again})
+        again.update(kept.erased(tx.execute, fresh, policy.erasure_key))
     suppressions.refresh(tx, d, sorted(again), now, policy)
 
 

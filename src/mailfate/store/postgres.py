@@ -162,6 +162,18 @@ class PostgresStore(SqlStore):
                 time.sleep(0.01 * attempt)
         raise AssertionError("unreachable")
 
+    @contextlib.contextmanager
+    def _pruning(self) -> Iterator[bool]:
+        """One process prunes at a time: a session lock, tried, never waited for (another process is
+        doing the same work), held on a connection of its own while the batches commit on others."""
+        with _storage_errors("cannot prune"), self._pool.connection() as conn:
+            ((mine,),) = conn.execute("SELECT pg_try_advisory_lock(7346112010)").fetchall()
+            try:
+                yield bool(mine)
+            finally:
+                if mine:
+                    conn.execute("SELECT pg_advisory_unlock(7346112010)")
+
     def _migrate(self, tx: _Transaction, where: str) -> None:
         # Several processes may start at once: one migrates, the others wait, then find it done.
         tx.execute("SELECT pg_advisory_xact_lock(7346112001)")

@@ -189,6 +189,24 @@ class SQLiteStore(SqlStore):
         with self._write_lock:
             pass
 
+    @contextlib.contextmanager
+    def _erasing(self) -> Iterator[_Transaction]:
+        """Erasing overwrites what it deletes with zeros (secure_delete), then copies the log into the
+        file and empties it: no page of the file or of its WAL keeps an old copy of the address."""
+        try:
+            with self._transaction() as tx:
+                tx.execute("PRAGMA secure_delete=ON")
+                yield tx
+        finally:
+            with _storage_errors("cannot store"), self._write_lock:
+                self._writer.execute("PRAGMA secure_delete=OFF")
+                self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    @contextlib.contextmanager
+    def _pruning(self) -> Iterator[bool]:
+        # Every batch of a pruning holds the writer lock, which takes turns across processes already.
+        yield True
+
     def _migrate(self) -> None:
         with self._transaction() as tx:
             apply_migrations(tx, "sqlite", "datetime('now')", self._after_migration, self.path)

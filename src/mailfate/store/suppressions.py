@@ -28,7 +28,8 @@ from mailfate.core.jsonutil import dumps, loads
 from mailfate.core.model import Status
 from mailfate.core.suppression import Action, FateFacts, Policy, Suppression, suppression_of
 from mailfate.core.timestamps import format_timestamp
-from mailfate.store import sql
+from mailfate.store import kept, sql
+from mailfate.store.kept import kept_for
 from mailfate.store.tx import Run, Transaction, chunks, marks
 
 Facts = dict[str, tuple[list[FateFacts], list[Action]]]
@@ -84,7 +85,13 @@ def _rows(chunk: Sequence[str], width: int) -> str:
 
 
 def refresh(
-    tx: Transaction, d: sql.Dialect, addresses: Sequence[str], now: datetime, policy: Policy, announce: bool = True
+    tx: Transaction,
+    d: sql.Dialect,
+    addresses: Sequence[str],
+    now: datetime,
+    policy: Policy,
+    announce: bool = True,
+    with_kept: bool = True,
 ) -> int:
     """Decide these addresses' suppressions again; keep and announce those that changed. How many did.
 
@@ -97,15 +104,16 @@ def refresh(
     if d.suppression_lock:
         tx.execute(d.suppression_lock)
     at = format_timestamp(now)
-    kept: dict[str, str] = {}
+    decided: dict[str, str] = {}
     for chunk in chunks(sorted(set(addresses))):
         rows = tx.execute(f"SELECT address, payload FROM suppression_state WHERE address IN ({marks(chunk)})", chunk)
-        kept.update((a, p) for a, p in rows)
+        decided.update((a, p) for a, p in rows)
     appended = 0
+    earlier = kept_for(tx, sorted(set(addresses)), policy.erasure_key, at) if with_kept else {}
     for address, (fates, actions) in sorted(facts(tx.execute, addresses).items()):
-        current = suppression_of(address, fates, actions, policy, now)
+        current = suppression_of(address, fates, actions, policy, now, earlier.get(address, ()))
         payload = dumps(current.to_json()) if current else None
-        previous = kept.get(address)
+        previous = decided.get(address)
         if payload == previous:
             continue
         if current is None:
@@ -127,14 +135,18 @@ def refresh(
     return appended
 
 
-def refresh_all(tx: Transaction, d: sql.Dialect, now: datetime, policy: Policy, announce: bool = True) -> int:
-    """Decide again every address that is or could be suppressed (an upgrade's data step)."""
+def refresh_all(
+    tx: Transaction, d: sql.Dialect, now: datetime, policy: Policy, announce: bool = True, with_kept: bool = True
+) -> int:
+    """Decide again every address that is or could be suppressed (an upgrade's data step: ``with_kept``
+    False before migration 0013 made the kept suppressions)."""
     rows = tx.execute(
         "SELECT address FROM recipients WHERE complaint OR hard_bounce OR soft_bounce OR ambiguous_bounce "
         "UNION SELECT address FROM suppression_actions UNION SELECT address FROM suppression_state"
+        + (" UNION SELECT address FROM kept_suppressions WHERE address LIKE '%@%'" if with_kept else "")
     )
     addresses = sorted(r[0] for r in rows)
-    return sum(refresh(tx, d, chunk, now, policy, announce) for chunk in chunks(addresses))
+    return sum(refresh(tx, d, chunk, now, policy, announce, with_kept) for chunk in chunks(addresses))
 
 
 def policy_text(policy: Policy) -> str:
@@ -213,6 +225,7 @@ class SuppressionQueries:
 
     dialect: sql.Dialect
     policy: Policy  # the rules the kept suppressions are decided by
+    _erasure_checked: bytes | bool | None = False  # the erasure key last found to fit the database
 
     @abstractmethod
     def _read(self, statement: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
@@ -222,7 +235,17 @@ class SuppressionQueries:
 
     def suppression(self, address: str, now: datetime | None = None) -> Suppression | None:
         """The suppression in force of ``address`` (normalized), or None when it may be mailed."""
-        return in_force(self._read, [address], now or datetime.now(UTC)).get(address)
+        return self._in_force([address], now or datetime.now(UTC)).get(address)
+
+    def _in_force(self, addresses: Sequence[str], now: datetime) -> dict[str, Suppression]:
+        """Decided suppressions, and for the addresses without one, those kept as erased addresses."""
+        found = in_force(self._read, addresses, now)
+        others = sorted({a for a in addresses if a not in found})
+        if self._erasure_checked != self.policy.erasure_key:
+            kept.check_key(self._read, self.policy.erasure_key)
+            self._erasure_checked = self.policy.erasure_key
+        found.update(kept.erased_in_force(self._read, others, now, self.policy.erasure_key))
+        return found
 
     def suppressions(
         self, after: str | None = None, limit: int | None = None, contains: str | None = None,
@@ -236,7 +259,7 @@ class SuppressionQueries:
         """May each of ``addresses`` be mailed? One result per address, in order (see :mod:`~.core.check`)."""
         given = [addresses] if isinstance(addresses, str) else list(addresses)
         moment = now or datetime.now(UTC)
-        return check(given, lambda found: in_force(self._read, found, moment))
+        return check(given, lambda found: self._in_force(found, moment))
 
     def add_action(self, address: str, action: Action, audit: AuditEntry | None = None) -> None:
         """Record a suppression added or lifted by hand (idempotent), with its entry in the audit trail

@@ -116,3 +116,26 @@ def index_everything(tx: Transaction, batch: int = 5000) -> None:
     ):
         _insert(tx, [k for r in rows for k in _recipient_keys(r[0], r[1], r[2])])
         key = (rows[-1][0], rows[-1][1])
+
+
+def unindex_recipients(tx: Transaction, rows: Iterable[tuple[str, str, str]]) -> int:
+    """Delete the terms of these recipients (message id, address, its sent_at), each by its whole key."""
+    keys = sorted(
+        {key for message_id, address, sent_at in rows for key in _recipient_keys(message_id, address, sent_at)}
+    )
+    return sum(tx.executemany(_DELETE, keys[start : start + 5000]) for start in range(0, len(keys), 5000))
+
+
+def unindex(tx: Transaction, message_ids: Sequence[str]) -> int:
+    """Delete the terms of these messages and of their recipients (before the rows themselves go)."""
+    keys: list[Key] = []
+    for row in searched(tx.execute, message_ids).values():
+        keys.extend(_message_keys(row))
+    count = 0
+    for chunk in chunks(sorted(set(message_ids))):
+        rows = tx.execute(
+            f"SELECT message_id, address, sent_at FROM recipients WHERE message_id IN ({marks(chunk)})", chunk
+        )
+        count += unindex_recipients(tx, [(m, a, s) for m, a, s in rows])
+    keys = sorted(set(keys))
+    return count + sum(tx.executemany(_DELETE, keys[start : start + 5000]) for start in range(0, len(keys), 5000))

@@ -21,7 +21,7 @@ from mailfate.core.roles import ANONYMOUS, ApiToken, Scope, identify
 from mailfate.core.stats import StatsQuery
 from mailfate.core.suppression import Action, Policy
 from mailfate.core.timestamps import format_timestamp
-from mailfate.errors import StorageError, UsageError
+from mailfate.errors import ErasureKeyError, StorageError, UsageError
 from mailfate.logs import logger
 from mailfate.outbound.names import listed
 from mailfate.store import Store
@@ -83,6 +83,9 @@ class Api:
                 return await handler(request)
             except UsageError as exc:
                 return error(400, str(exc))
+            except ErasureKeyError as exc:  # a configuration to fix, said as such
+                logger.error("erasure key", extra={"fields": {"error": str(exc)}})
+                return error(503, str(exc))
             except StorageError:
                 return error(503, "storage unavailable; retry later")
 
@@ -199,6 +202,14 @@ class Api:
         audit = _entry(request, at, AuditAction.UNSUPPRESS, address, reason)
         await run_in_threadpool(self.store.add_action, address, Action("lift", at, reason), audit)
         return await self._suppression_state(address)
+
+    async def forget(self, request: Request) -> Response:
+        """``DELETE /api/recipients/{address}``: erase the address (docs/privacy.md)."""
+        address = email_address(request.path_params["address"])
+        if self.policy.erasure_key is None:
+            return error(501, "erasing an address needs MAILFATE_ERASURE_KEY set on the server")
+        erasure = await run_in_threadpool(self.store.forget, address)
+        return ok(erasure.to_json())
 
     async def _suppression_state(self, address: str) -> Response:
         current = await run_in_threadpool(self.store.suppression, address)

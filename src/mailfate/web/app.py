@@ -30,6 +30,7 @@ from mailfate.web.guards import Guards
 from mailfate.web.metrics import Metrics
 from mailfate.web.openapi import PATHS, document
 from mailfate.web.responses import error, ok
+from mailfate.web.retention import RetentionTask
 from mailfate.web.sns_endpoint import Receive, Scope, Send, SnsWebhook
 
 
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     webhooks = settings.webhooks
     sender = WebhookSender(store, webhooks) if webhooks else None
     watch = ReputationWatch(store, settings.alerts, settings.alert_interval)
+    retention = RetentionTask(store, settings.retention)
     urls = (*webhooks.urls, *webhooks.alert_urls) if webhooks else ()
     api = Api(store, settings.tokens, settings.policy, urls, settings.mx_lookup())
     metrics = Metrics(store, settings.alerts, urls)
@@ -116,11 +118,13 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         if sender:
             sender.start()
         watch.start()
+        retention.start()
         logger.info("mailfate.ready", extra={"db": redact_url(store.url), "confirm": settings.confirm})
         try:
             yield
         finally:
             watch.stop()
+            retention.stop()
             if sender:
                 sender.stop()  # what it has not sent stays in the outbox for the next start
             commits.close()
@@ -134,6 +138,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         Route("/api/activity.csv", api.guard(api.activity_csv), methods=["GET"]),
         Route("/api/messages/{message_id:text}", api.guard(api.message), methods=["GET"]),
         Route("/api/recipients/{address:text}", api.guard(api.recipient), methods=["GET"]),
+        Route("/api/recipients/{address:text}", api.guard(api.forget), methods=["DELETE"]),
         Route("/api/quarantine", api.guard(api.quarantine), methods=["GET"]),
         Route("/api/quarantine/{item_id}", api.guard(api.quarantine_item), methods=["GET"]),
         # What an operator does by hand: every write route of these actions passes actions.act.

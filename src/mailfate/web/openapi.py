@@ -103,7 +103,17 @@ PATHS: dict[str, Any] = {
                 "200": _json(ref("Recipient"), "the address (never seen: no messages; not an address: 400)"),
                 **_ERRORS,
             },
-        }
+        },
+        "delete": {
+            "summary": "Erase an address: everything stored about it goes; if suppressed, it stays suppressed "
+            "under a keyed hash. Idempotent",
+            "parameters": [_path("address")],
+            "responses": {
+                "200": _json(ref("Erasure"), "erased (or nothing was left of it)"),
+                "501": _json(ref("Error"), "MAILFATE_ERASURE_KEY is not set on the server"),
+                **_ERRORS,
+            },
+        },
     },
     "/api/quarantine": {
         "get": {

@@ -158,6 +158,19 @@ SCHEMAS: dict[str, Any] = {
             "suppression": {"oneOf": [ref("SuppressionInfo"), {"type": "null"}]},
         },
     },
+    "Erasure": {
+        "type": "object",
+        "required": ["address", "removed", "suppressed"],
+        "properties": {
+            "address": {"type": "string"},
+            "removed": {
+                "type": "object",
+                "description": "rows deleted per kind; records: raw records rewritten with the address replaced",
+                "additionalProperties": {"type": "integer"},
+            },
+            "suppressed": {"type": "boolean", "description": "it stays suppressed, kept under its keyed hash"},
+        },
+    },
     "CheckResult": {
         "type": "object",
         "required": ["address", "allowed", "suppression"],

@@ -1,0 +1,227 @@
+"""Erasing an address (``mailfate forget``, ``DELETE /api/recipients/{address}``; docs/privacy.md).
+
+Everything of the address goes: its events and fates, its search terms, the changes and webhook
+deliveries about it, its suppressions added or lifted by hand, the quarantined records that name it.
+What it shares with other recipients stays for them with the address replaced by ``[erased]``: the raw
+records and the mail object (destination, headers, subject) of its messages, and any text of their
+events and fates that names it. A message left with no recipient goes whole. The figures per message
+and per day lose its counts, as if it had never been sent to.
+
+If the address was suppressed, the suppression in force is kept under the address's keyed hash
+(:mod:`.kept`), so that a check, a lookup or a later event still finds it suppressed, without the
+address being stored.
+
+Finding the records that name it reads every record and quarantined body once (the database compares
+the records), before the write transaction, which then rereads only those: ingestion waits only for the
+rewriting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from abc import abstractmethod
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from mailfate.core.erasure import Erasure, address_key, mentions, pattern, redact
+from mailfate.core.jsonutil import dumps, loads
+from mailfate.core.suppression import Policy, Suppression
+from mailfate.core.timestamps import format_timestamp
+from mailfate.errors import UsageError
+from mailfate.store import insights, kept, sql, terms
+from mailfate.store.tx import Run, Transaction, chunks, marks
+
+#: Rows read per step of a scan: memory stays flat however large the table.
+SCAN = 1000
+#: Text columns of a fate that may quote the address (a diagnostic code, a feedback report).
+_FATE_TEXTS = ("bounce", "complaint_info", "delay", "bounce_reason", "complaint_reason")
+_MESSAGE_TEXTS = ("source", "from_addresses", "subject", "destination", "tags", "headers")
+
+
+class ErasureQueries:
+    dialect: sql.Dialect
+    policy: Policy
+
+    @abstractmethod
+    def _read(self, statement: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    @abstractmethod
+    def _transaction(self) -> contextlib.AbstractContextManager[Transaction]: ...
+
+    @abstractmethod
+    def _refresh_counts(self, tx: Transaction, message_ids: list[str] | None) -> None: ...
+
+    @contextlib.contextmanager
+    def _erasing(self) -> Iterator[Transaction]:
+        """A write transaction whose deleted and overwritten bytes leave no copy (a backend may do more)."""
+        with self._transaction() as tx:
+            yield tx
+
+    def forget(self, address: str, now: datetime | None = None) -> Erasure:
+        """Erase ``address`` (normalized) from the database; what was removed. Idempotent."""
+        key = self.policy.erasure_key
+        if key is None:
+            raise UsageError("erasing an address needs MAILFATE_ERASURE_KEY (the secret its suppression is kept under)")
+        kept.check_key(self._read, key)
+        moment = now or datetime.now(UTC)
+        found = pattern(address)
+        # The database finds the records that name it as written (the address's own messages give the
+        # rest, below, in whatever escaped form); the quarantine's bodies are bytes, read here.
+        like = "%" + address.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
+        records = [r[0] for r in self._read(
+            "SELECT id FROM records WHERE lower(body) LIKE ? ESCAPE '!' OR lower(note) LIKE ? ESCAPE '!'", (like, like)
+        )]  # fmt: skip
+        quarantined = _scan(
+            self._read, "SELECT id, body, reason, location FROM quarantine WHERE id > ? ORDER BY id LIMIT ?", found
+        )
+        erasure = Erasure(address)
+        with self._erasing() as tx:
+            self._erase(tx, address, key, found, records, quarantined, moment, erasure)
+        return erasure
+
+    def _erase(
+        self,
+        tx: Transaction,
+        address: str,
+        key: bytes,
+        found: re.Pattern[str],
+        records: list[int],
+        quarantined: list[int],
+        now: datetime,
+        erasure: Erasure,
+    ) -> None:
+        d = self.dialect
+        at = format_timestamp(now)
+        if d.suppression_lock:  # in turn with every other decision about a suppression (PostgreSQL)
+            tx.execute(d.suppression_lock)
+        message_ids = sorted(
+            {r[0] for r in tx.execute("SELECT DISTINCT message_id FROM recipients WHERE address = ?", (address,))}
+            | {r[0] for r in tx.execute("SELECT DISTINCT message_id FROM events WHERE recipient = ?", (address,))}
+        )
+        # The suppression in force now outlives the address, under its hash (a lift by hand since is in it).
+        suppression = _in_force(tx, address, now)
+        if suppression is not None:
+            kept.remember_key(tx, key)
+            kept.keep(tx, [(address_key(key, address), dumps(_without(suppression, found)))], at)
+        hashed = tx.execute("SELECT 1 FROM kept_suppressions WHERE address = ?", (address_key(key, address),))
+        erasure.suppressed = bool(hashed)
+        # Records of its messages, and any other the scan found naming it.
+        for chunk in chunks(message_ids):
+            rows = tx.execute(f"SELECT DISTINCT record_key FROM events WHERE message_id IN ({marks(chunk)})", chunk)
+            record_keys = [r[0] for r in rows]
+            for part in chunks(record_keys):
+                records += [
+                    r[0] for r in tx.execute(f"SELECT id FROM records WHERE record_key IN ({marks(part)})", part)
+                ]
+        for ids in _int_chunks(sorted(set(records))):
+            rows = tx.execute(f"SELECT id, body, note FROM records WHERE id IN ({marks(ids)})", ids)
+            changed = [(redact(b, found), redact(n, found) if n else n, i) for i, b, n in rows
+                       if mentions(b, found) or mentions(n, found)]  # fmt: skip
+            tx.executemany("UPDATE records SET body = ?, note = ? WHERE id = ?", changed)
+            erasure.records += len(changed)
+        for ids in _int_chunks(quarantined):
+            erasure.quarantined += _count(tx, f"DELETE FROM quarantine WHERE id IN ({marks(ids)})", ids)
+        counted = insights.contributions(tx, d, message_ids) if message_ids else {}
+        fates = tx.execute("SELECT message_id, address, sent_at FROM recipients WHERE address = ?", (address,))
+        erasure.search_terms = terms.unindex_recipients(tx, [(m, a, s) for m, a, s in fates])
+        erasure.events = _count(tx, "DELETE FROM events WHERE recipient = ?", (address,))
+        erasure.fates = _count(tx, "DELETE FROM recipients WHERE address = ?", (address,))
+        erasure.changes = _count(tx, "DELETE FROM changes WHERE address = ?", (address,))
+        erasure.deliveries = _count(tx, "DELETE FROM webhook_outbox WHERE address = ?", (address,))
+        erasure.suppressions = _count(tx, "DELETE FROM suppression_actions WHERE address = ?", (address,))
+        _count(tx, "DELETE FROM suppression_state WHERE address = ?", (address,))
+        _count(tx, "DELETE FROM kept_suppressions WHERE address = ?", (address,))
+        for chunk in chunks(message_ids):
+            self._redact_messages(tx, chunk, found, erasure)
+        self._forget_elsewhere(tx, address, address_key(key, address))
+        if message_ids:
+            insights.apply(tx, counted, insights.contributions(tx, d, message_ids))
+            self._refresh_counts(tx, message_ids)
+
+    def _forget_elsewhere(self, tx: Transaction, address: str, hashed: str) -> None:
+        """Where other parts of the store erase the address, in this transaction: the audit trail (when
+        it is there) records the erasure under ``hashed`` and rewrites its older entries that named the
+        address to ``hashed``. Nothing else keeps addresses today."""
+
+    def _redact_messages(self, tx: Transaction, chunk: list[str], found: re.Pattern[str], erasure: Erasure) -> None:
+        """What the address's messages keep for their other recipients, without it; a message left
+        with none goes whole (its figures too)."""
+        statement = f"SELECT DISTINCT message_id FROM recipients WHERE message_id IN ({marks(chunk)})"
+        alive = {r[0] for r in tx.execute(statement, chunk)}
+        gone = sorted(set(chunk) - alive)
+        for part in chunks(gone):
+            terms.unindex(tx, part)
+            for table in ("events", "message_counts", "messages"):
+                tx.execute(f"DELETE FROM {table} WHERE message_id IN ({marks(part)})", part)
+            erasure.messages += len(part)
+        kept_ids = sorted(alive)
+        if not kept_ids:
+            return
+        before = terms.searched(tx.execute, kept_ids)
+        columns = ", ".join(_MESSAGE_TEXTS)
+        for message_id, *texts in tx.execute(
+            f"SELECT message_id, {columns} FROM messages WHERE message_id IN ({marks(kept_ids)})", kept_ids
+        ):
+            if any(mentions(t, found) for t in texts):
+                redacted = [redact(t, found) if t else t for t in texts]
+                sets = ", ".join(f"{c} = ?" for c in _MESSAGE_TEXTS)
+                tx.execute(f"UPDATE messages SET {sets} WHERE message_id = ?", (*redacted, message_id))
+        after = terms.searched(tx.execute, kept_ids)
+        terms.index_messages(tx, before, after, {})
+        for message_id, event_key, details in tx.execute(
+            f"SELECT message_id, event_key, details FROM events WHERE message_id IN ({marks(kept_ids)})", kept_ids
+        ):
+            if mentions(details, found):
+                tx.execute(
+                    "UPDATE events SET details = ? WHERE message_id = ? AND event_key = ?",
+                    (redact(details, found), message_id, event_key),
+                )
+        columns = ", ".join(_FATE_TEXTS)
+        for message_id, other, *texts in tx.execute(
+            f"SELECT message_id, address, {columns} FROM recipients WHERE message_id IN ({marks(kept_ids)})", kept_ids
+        ):
+            if any(mentions(t, found) for t in texts):
+                sets = ", ".join(f"{c} = ?" for c in _FATE_TEXTS)
+                tx.execute(
+                    f"UPDATE recipients SET {sets} WHERE message_id = ? AND address = ?",
+                    (*(redact(t, found) if t else t for t in texts), message_id, other),
+                )
+
+
+def _in_force(tx: Transaction, address: str, now: datetime) -> Suppression | None:
+    rows = tx.execute("SELECT payload FROM suppression_state WHERE address = ?", (address,))
+    if not rows:
+        return None
+    suppression = Suppression.from_json(address, loads(rows[0][0]))
+    return suppression if suppression.in_force(now) else None
+
+
+def _without(suppression: Suppression, found: re.Pattern[str]) -> dict[str, Any]:
+    """The suppression's JSON with any text that names the address redacted (a reason typed by hand)."""
+    redacted: dict[str, Any] = loads(redact(dumps(suppression.to_json()), found))
+    return redacted
+
+
+def _scan(run: Run, statement: str, found: re.Pattern[str]) -> list[int]:
+    """The ids of the rows whose texts or bytes name the address, reading SCAN rows at a time."""
+    ids: list[int] = []
+    last = 0
+    while rows := run(statement, (last, SCAN)):
+        ids += [row[0] for row in rows if any(mentions(_text(v), found) for v in row[1:])]
+        last = rows[-1][0]
+    return ids
+
+
+def _text(value: Any) -> str | bytes | None:
+    return bytes(value) if isinstance(value, memoryview) else value
+
+
+def _count(tx: Transaction, statement: str, args: Sequence[Any]) -> int:
+    return tx.executemany(statement, [args])
+
+
+def _int_chunks(values: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(values), 5000):
+        yield values[start : start + 5000]
