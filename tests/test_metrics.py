@@ -186,6 +186,14 @@ def test_storage_trouble_is_counted_and_a_scrape_that_cannot_read_is_a_503(
     assert samples[("mailfate_refusals_total", (("reason", "storage_unavailable"),))] == 1
     assert received(samples, "sns", "refused") == 1
     assert received(samples, "sns", "stored") == 0
+    with sqlite3.connect(db) as conn:  # a body that cannot even be kept in quarantine: 503 too
+        conn.execute("DROP TRIGGER broken")
+        conn.execute("CREATE TRIGGER broken BEFORE INSERT ON quarantine BEGIN SELECT RAISE(FAIL, 'disk full'); END")
+    junk = post_sns(server.port, b"{not json")
+    assert junk.status == 503
+    assert junk.json() == {"error": "storage unavailable; retry later", "status": 503}
+    time.sleep(2 * FLUSH_SECONDS)
+    assert scrape(server.port)[("mailfate_refusals_total", (("reason", "storage_unavailable"),))] == 2
     with sqlite3.connect(db) as conn:
         conn.execute("DROP TRIGGER broken")
         conn.execute("ALTER TABLE change_numbers RENAME TO change_numbers_away")
