@@ -25,7 +25,7 @@ class Backlog:
 class Readings:
     quarantine_bytes: int
     quarantine_rows: int
-    feed_head: int  # the last numbered change
+    feed_head: int  # the sequence number the latest change has, or will have once numbered
     backlogs: list[Backlog]
 
 
@@ -38,18 +38,28 @@ class GaugeQueries:
 
     def readings(self, urls: Sequence[str]) -> Readings:
         used, rows = self.quarantine_usage()
-        ((head,),) = self._read("SELECT last FROM change_numbers")
-        return Readings(used, rows, int(head), [self._backlog(url, int(head)) for url in urls])
+        # Changes are numbered when someone reads the feed; the head counts those not yet numbered too,
+        # so that it moves with the facts even where nobody reads (a read must not number them: no write).
+        ((last, unnumbered),) = self._read(  # one statement: one snapshot, whoever numbers them meanwhile
+            "SELECT (SELECT last FROM change_numbers), (SELECT count(*) FROM changes WHERE seq IS NULL)"
+        )
+        head = int(last) + int(unnumbered)
+        return Readings(used, rows, head, [self._backlog(url, int(last), head) for url in urls])
 
-    def _backlog(self, url: str, head: int) -> Backlog:
+    def _backlog(self, url: str, last: int, head: int) -> Backlog:
         cursors = self._read("SELECT seq FROM webhook_cursors WHERE url = ?", (url,))
         cursor = int(cursors[0][0]) if cursors else head
         counts = dict(self._read("SELECT state, count(*) FROM webhook_outbox WHERE url = ? GROUP BY state", (url,)))
-        # The oldest pending change: the first in the outbox, else the first the sender has not copied yet.
+        # The oldest pending change: the first in the outbox, else the first the sender has not copied yet
+        # (numbered, else the first not yet numbered).
         ((first,),) = self._read("SELECT min(seq) FROM webhook_outbox WHERE url = ? AND state = 'pending'", (url,))
-        if first is None and cursor < head:
+        oldest: list[tuple[Any, ...]] = []
+        if first is None and cursor < last:
             ((first,),) = self._read("SELECT min(seq) FROM changes WHERE seq > ?", (cursor,))
-        oldest = self._read("SELECT at FROM changes WHERE seq = ?", (first,)) if first is not None else []
+        if first is not None:
+            oldest = self._read("SELECT at FROM changes WHERE seq = ?", (first,))
+        elif cursor < head:
+            oldest = self._read("SELECT at FROM changes WHERE seq IS NULL ORDER BY id LIMIT 1")
         return Backlog(
             url,
             int(counts.get("pending", 0)) + max(0, head - cursor),

@@ -76,15 +76,20 @@ class SnsWebhook:
             headers[name] = v.decode("latin-1")
         log: dict[str, Any] = {"sns_message_id": headers.get("x-amz-sns-message-id")}
         extra: list[tuple[bytes, bytes]] = []
+        refusal = ""
         try:
-            if repeated & _CHECKED_HEADERS:
-                raise _Refused(400, "headers", f"header {sorted(repeated & _CHECKED_HEADERS)[0]} given more than once")
-            status, body = await self._handle(headers, receive, log)
-        except _Refused as refused:
-            status, body = await self._refuse(refused, log)
-            refusal = refused.kind
-            if status == 401:
-                extra.append((b"www-authenticate", b'Basic realm="mailfate"'))
+            try:
+                if repeated & _CHECKED_HEADERS:
+                    raise _Refused(
+                        400, "headers", f"header {sorted(repeated & _CHECKED_HEADERS)[0]} given more than once"
+                    )
+                status, body = await self._handle(headers, receive, log)
+            except _Refused as refused:
+                refusal = refused.kind
+                # Keeping the refused body may fail too: that is a storage failure (503), like any other.
+                status, body = await self._refuse(refused, log)
+                if status == 401:
+                    extra.append((b"www-authenticate", b'Basic realm="mailfate"'))
         except StorageError as exc:
             log.update(outcome="storage_unavailable", reason=str(exc))
             status, body = 503, {"error": "storage unavailable; retry later", "status": 503}
@@ -93,8 +98,8 @@ class SnsWebhook:
             logger.exception("unhandled error", extra={"path": "/sns"})
             status, body = 500, {"error": "internal error", "status": 500}
             refusal = "error"
-        else:
-            refusal = "unstorable" if status >= 400 else ""
+        if status >= 400 and not refusal:
+            refusal = "unstorable"  # genuine, but its key is taken by other content: kept in quarantine
         _count(log.get("outcome"), refusal, time.perf_counter() - started)
         log["status"] = status
         log_event(logging.INFO if status < 400 else logging.WARNING, "sns.request", log)

@@ -11,6 +11,7 @@ import "./welcome.js";
 import "./reputation.js";
 import "./charts.js";
 import "./recent.js";
+import "./diagnostics.js";
 import "./activity.js";
 import "./suppressions.js";
 import "./quarantine.js";
