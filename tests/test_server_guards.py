@@ -145,7 +145,7 @@ def test_webhook_passwords_with_an_at_sign_stay_hidden(servers: Start) -> None:
     url = "http://hookuser:pa@ss-word@127.0.0.1:9/hook"
     server = servers({"MAILFATE_WEBHOOK_URL": url, "MAILFATE_WEBHOOK_SECRET": "0123456789abcdef0123"})
     hooks = call(server, "GET", "/api/webhooks").json()
-    assert [h["url"] for h in hooks] == ["http://hookuser:***@127.0.0.1:9/hook"]
+    assert [h["url"] for h in hooks] == ["http://127.0.0.1:9/…"]  # no user, password, path or query shown
     assert "ss-word" not in server.log.read_text()
 
 
