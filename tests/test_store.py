@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from mailfate.core.model import Status
-from mailfate.errors import StorageError, UsageError
+from mailfate.errors import StorageError, UnstorableData, UsageError
 from mailfate.sources.ingest import ingest_bytes
 from mailfate.store import Store, open_store
+from mailfate.store.common import SqlStore
 from mailfate.store.migrate import migrations
 from mailfate.testing import event, eventbridge_event, sns_envelope
 
@@ -233,3 +234,24 @@ def test_bulk_loading_checkpoints_less_often(tmp_path: Path) -> None:
             assert store._writer.execute("PRAGMA wal_autocheckpoint").fetchone() == (expected,)  # type: ignore[attr-defined]
         finally:
             store.close()
+
+
+def test_batch_inserts_store_every_value_as_given(store: Store) -> None:
+    """A batch's rows go in as one statement on PostgreSQL (a JSON array); what JSON cannot carry
+    (bytes, integers beyond 64 bits) goes row by row: either way each value is stored as it was given,
+    on both backends alike, and a value no column holds fails as unstorable."""
+    assert isinstance(store, SqlStore)
+    rows = [(1, "a", 2**62, True, None), (2, "é ☃ x,y?", -5, False, None), (3, None, None, None, None)]
+    odd = [(4, "bytes", 0, True, b"\x00\xff"), (5, "", 1, False, b"")]
+    with store._transaction() as tx:
+        tx.execute("CREATE TABLE batch_probe (n INTEGER NOT NULL, a TEXT, b BIGINT, c BOOLEAN, d BYTEA)")
+        assert tx.executemany("INSERT INTO batch_probe (n, a, b, c, d) VALUES (?, ?, ?, ?, ?)", rows) == 3
+        assert tx.executemany("INSERT INTO batch_probe (n, a, b, c, d) VALUES (?, ?, ?, ?, ?)", odd) == 2
+        stored = tx.execute("SELECT n, a, b, c, d FROM batch_probe ORDER BY n")
+    assert [(n, a, b, None if c is None else bool(c), None if d is None else bytes(d)) for n, a, b, c, d in stored] == [
+        *rows,
+        *odd,
+    ]
+    with pytest.raises(UnstorableData), store._transaction() as tx:
+        tx.executemany("INSERT INTO batch_probe (n, b) VALUES (?, ?)", [(6, 1), (7, 2**70)])
+    assert store._read("SELECT count(*) FROM batch_probe")[0][0] == 5  # the failed batch left nothing

@@ -9,6 +9,7 @@ read from it; the part of a day at either end of the window is counted from the 
 
 from __future__ import annotations
 
+import functools
 from abc import abstractmethod
 from collections.abc import Sequence
 from datetime import date, timedelta
@@ -49,6 +50,7 @@ Key = tuple[str, str, str, str]
 Contributions = dict[Key, list[int]]
 
 
+@functools.lru_cache(maxsize=256)  # per batch size: the same few texts again and again
 def _select(d: sql.Dialect, source: str, where: str) -> str:
     """What the recipients of ``source`` (aliased ``x``, with ``message_id`` and ``sent_at``) add to each
     row of ``domain_days``: the SQL of every delta, of a window's ends, and of a rebuild."""

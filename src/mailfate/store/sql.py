@@ -6,6 +6,7 @@ recipient's events exactly as the pure fold in :mod:`mailfate.core.fate` does.
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
@@ -105,6 +106,7 @@ POSTGRES = Dialect(
 )
 
 
+@functools.cache  # one text per dialect, built once rather than per batch
 def recipient_upsert(d: Dialect) -> str:
     """Insert a recipient's summary, or merge it into the one stored: OR, MIN, MAX, keep greater rank."""
     sets = []
@@ -131,6 +133,7 @@ def recipient_upsert(d: Dialect) -> str:
     )
 
 
+@functools.cache
 def message_upsert(d: Dialect) -> str:
     """Insert a message's mail object, or merge it: each field keeps the greatest non-NULL value (the
     subject's words are those of the subject kept)."""
