@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from mailfate.cli import main
+from mailfate.core.audit import AuditAction, AuditEntry
 from mailfate.core.erasure import HASH_PREFIX
 from mailfate.core.suppression import Action, Policy
 from mailfate.errors import ErasureKeyError, UsageError
@@ -120,7 +121,9 @@ def test_forget_leaves_no_trace_and_other_fates_unchanged(store_url: str, tmp_pa
         ingest(store, dataset())
         # A suppression by hand with the address in its reason, a quarantined record naming it, a
         # webhook delivery still to make about it.
-        store.add_action(GONE, Action("suppress", "2026-11-23T10:00:00.000Z", f"asked by {TARGET}"))
+        at = "2026-11-23T10:00:00.000Z"
+        audit = AuditEntry(at, "ops", AuditAction.SUPPRESS, GONE, f"asked by {TARGET}")
+        store.add_action(GONE, Action("suppress", at, f"asked by {TARGET}"), audit)
         from mailfate.sources.ingest import ingest_bytes
 
         ingest_bytes(store, jsonl([{"unknown": f"to {TARGET.swapcase()}"}]))
@@ -133,8 +136,10 @@ def test_forget_leaves_no_trace_and_other_fates_unchanged(store_url: str, tmp_pa
         assert store.quarantined()
         assert store.recipient(GONE).messages
 
-        erasure = store.forget(GONE)
+        entry = AuditEntry("2026-11-24T10:00:00.000Z", "ops", AuditAction.FORGET, GONE, f"request from {TARGET}")
+        erasure = store.forget(GONE, audit=entry)
         assert erasure.suppressed
+        assert erasure.audit == 2
         assert erasure.events >= 3
         assert erasure.fates == 2
         assert erasure.messages == 1
@@ -156,6 +161,8 @@ def test_forget_leaves_no_trace_and_other_fates_unchanged(store_url: str, tmp_pa
         assert view.suppression is not None
         assert not view.messages
         assert GONE not in [s.address for s in store.suppressions()]
+        trail = [(e.action, e.target.startswith(HASH_PREFIX)) for e in store.audit().entries]
+        assert trail == [("forget", True), ("suppress", True)]
         again = store.forget(GONE)  # idempotent: nothing left, still suppressed
         assert again.suppressed
         assert not any(again.removed.values())
@@ -260,6 +267,11 @@ def test_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeyp
     code, out, _ = run(capsys, "check", GONE, "--db", db)
     assert code == 1
     assert "bounce" in out
+    code, out, _ = run(capsys, "audit", "--json", "--db", db)
+    assert code == 0
+    assert '"forget"' in out
+    assert HASH_PREFIX in out
+    assert GONE not in out.lower()
     code, _, err = run(capsys, "forget", "not an address", "--db", db)
     assert code == 2
     assert err.count("\n") == 1
@@ -291,6 +303,9 @@ def test_over_http(servers: Any, tmp_path: Path) -> None:
     assert body["suppressed"]
     assert body["removed"]["fates"] == 2
     assert request(keyed.port, "DELETE", "/api/recipients/nobody", headers=token).status == 400
+    trail = request(keyed.port, "GET", "/api/audit", headers=token).json()["entries"]
+    assert trail[0]["action"] == "forget"
+    assert trail[0]["target"].startswith(HASH_PREFIX)
     check = request(keyed.port, "GET", f"/api/check/{TARGET}", headers=token).json()
     assert check["allowed"] is False
     assert check["suppression"]["reason"] == "bounce"

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime
 
-from mailfate.cli.base import OK, Command, open_db, print_json, safe
+from mailfate.cli.base import OK, Command, cli_actor, open_db, print_json, safe
 from mailfate.core.addresses import email_address
+from mailfate.core.audit import MAX_REASON, AuditAction, AuditEntry, reason_or_default
 from mailfate.core.erasure import Erasure
+from mailfate.core.timestamps import format_timestamp
 from mailfate.errors import UsageError
 from mailfate.settings import Settings
 
@@ -16,10 +19,13 @@ def add_commands(command: Command) -> None:
                      "suppressed under a keyed hash", db="writes")  # fmt: skip
     forget.add_argument("address", metavar="ADDRESS", help="the email address to erase, in any letter case")
     forget.add_argument("--json", action="store_true", help="print the object DELETE /api/recipients/{address} returns")
+    forget.add_argument("--reason", default=None, help="why (kept in the audit trail, without the address)")
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
     address = email_address(args.address)
+    if args.reason is not None and len(args.reason) > MAX_REASON:
+        raise UsageError(f"--reason is over {MAX_REASON} characters")
     settings = Settings.from_env()
     if settings.policy.erasure_key is None:
         raise UsageError(
@@ -28,7 +34,9 @@ def cmd_forget(args: argparse.Namespace) -> int:
         )
     store = open_db(args, settings)
     try:
-        erasure = store.forget(address)
+        entry = AuditEntry(format_timestamp(datetime.now(UTC)), cli_actor(), AuditAction.FORGET, address,
+                           reason_or_default(args.reason))  # fmt: skip
+        erasure = store.forget(address, audit=entry)
     finally:
         store.close()
     if args.json:
@@ -58,4 +66,5 @@ _NAMES = {
     "deliveries": "webhook deliveries",
     "suppressions": "suppressions added or lifted by hand",
     "quarantined": "quarantined records",
+    "audit": "audit entries rewritten to its keyed hash",
 }

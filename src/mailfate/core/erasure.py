@@ -84,6 +84,7 @@ class Erasure:
     deliveries: int = 0  # webhook deliveries still to make about it
     suppressions: int = 0  # suppressions added or lifted by hand
     quarantined: int = 0
+    audit: int = 0  # entries of the audit trail rewritten to name its keyed hash instead
     #: Whether it stays suppressed, under its keyed hash.
     suppressed: bool = False
 
@@ -96,4 +97,4 @@ class Erasure:
 
 
 COUNTED = ("records", "events", "fates", "messages", "search_terms", "changes", "deliveries", "suppressions",
-           "quarantined")  # fmt: skip
+           "quarantined", "audit")  # fmt: skip

@@ -178,9 +178,10 @@ class Store(Protocol):
         the figures per message and per day stay. None when another process is pruning right now."""
         ...
 
-    def forget(self, address: str, now: datetime | None = None) -> Erasure:
+    def forget(self, address: str, now: datetime | None = None, audit: AuditEntry | None = None) -> Erasure:
         """Erase a normalized address from everything stored; a suppression in force stays, under its
-        keyed hash (the policy's ``erasure_key``, which must be set). Idempotent."""
+        keyed hash (the policy's ``erasure_key``, which must be set). Idempotent. ``audit`` (who did it)
+        is recorded with the hash as its target, and older entries that named the address name the hash."""
         ...
 
     def ping(self) -> None: ...

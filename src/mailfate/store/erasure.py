@@ -19,17 +19,20 @@ rewriting.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 from abc import abstractmethod
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from mailfate.core.audit import AuditEntry
 from mailfate.core.erasure import Erasure, address_key, mentions, pattern, redact
 from mailfate.core.jsonutil import dumps, loads
 from mailfate.core.suppression import Policy, Suppression
 from mailfate.core.timestamps import format_timestamp
 from mailfate.errors import UsageError
+from mailfate.store import audit as audit_trail
 from mailfate.store import insights, kept, sql, terms
 from mailfate.store.tx import Run, Transaction, chunks, marks
 
@@ -59,8 +62,9 @@ class ErasureQueries:
         with self._transaction() as tx:
             yield tx
 
-    def forget(self, address: str, now: datetime | None = None) -> Erasure:
-        """Erase ``address`` (normalized) from the database; what was removed. Idempotent."""
+    def forget(self, address: str, now: datetime | None = None, audit: AuditEntry | None = None) -> Erasure:
+        """Erase ``address`` (normalized) from the database; what was removed. Idempotent. ``audit``, the
+        entry that says who did it, is recorded with the address's keyed hash as its target."""
         key = self.policy.erasure_key
         if key is None:
             raise UsageError("erasing an address needs MAILFATE_ERASURE_KEY (the secret its suppression is kept under)")
@@ -79,6 +83,10 @@ class ErasureQueries:
         erasure = Erasure(address)
         with self._erasing() as tx:
             self._erase(tx, address, key, found, records, quarantined, moment, erasure)
+            hashed = address_key(key, address)
+            if audit is not None:  # recorded first: the rewriting below also covers its reason
+                audit_trail.record(tx, dataclasses.replace(audit, target=hashed))
+            erasure.audit = audit_trail.forget_address(tx, address, hashed)
         return erasure
 
     def _erase(
@@ -135,15 +143,10 @@ class ErasureQueries:
         _count(tx, "DELETE FROM kept_suppressions WHERE address = ?", (address,))
         for chunk in chunks(message_ids):
             self._redact_messages(tx, chunk, found, erasure)
-        self._forget_elsewhere(tx, address, address_key(key, address))
+
         if message_ids:
             insights.apply(tx, counted, insights.contributions(tx, d, message_ids))
             self._refresh_counts(tx, message_ids)
-
-    def _forget_elsewhere(self, tx: Transaction, address: str, hashed: str) -> None:
-        """Where other parts of the store erase the address, in this transaction: the audit trail (when
-        it is there) records the erasure under ``hashed`` and rewrites its older entries that named the
-        address to ``hashed``. Nothing else keeps addresses today."""
 
     def _redact_messages(self, tx: Transaction, chunk: list[str], found: re.Pattern[str], erasure: Erasure) -> None:
         """What the address's messages keep for their other recipients, without it; a message left

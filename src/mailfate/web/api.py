@@ -208,7 +208,8 @@ class Api:
         address = email_address(request.path_params["address"])
         if self.policy.erasure_key is None:
             return error(501, "erasing an address needs MAILFATE_ERASURE_KEY set on the server")
-        erasure = await run_in_threadpool(self.store.forget, address)
+        entry = _entry(request, format_timestamp(_now()), AuditAction.FORGET, address, await _reason(request))
+        erasure = await run_in_threadpool(self.store.forget, address, None, entry)
         return ok(erasure.to_json())
 
     async def _suppression_state(self, address: str) -> Response:

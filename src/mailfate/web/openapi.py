@@ -108,6 +108,7 @@ PATHS: dict[str, Any] = {
             "summary": "Erase an address: everything stored about it goes; if suppressed, it stays suppressed "
             "under a keyed hash. Idempotent",
             "parameters": [_path("address")],
+            "requestBody": _REASON,
             "responses": {
                 "200": _json(ref("Erasure"), "erased (or nothing was left of it)"),
                 "501": _json(ref("Error"), "MAILFATE_ERASURE_KEY is not set on the server"),
