@@ -113,14 +113,15 @@ def test_metrics_port_counts_what_was_consumed(
     moto: str, consumers: Callable[..., subprocess.Popen[bytes]], tmp_path: Path
 ) -> None:
     """consume sqs --metrics-port: GET /metrics (prometheus-client's parser reads it) counts each message
-    received, by what became of it; the API token guards it as it guards the API."""
+    received, by what became of it; the API's tokens (MAILFATE_API_TOKEN and any named one) guard it."""
     client = sqs(moto)
     queue = client.create_queue(QueueName="counted")["QueueUrl"]
     bodies = mixed_bodies(12)
     send_all(client, queue, [*bodies, "not json", *bodies[:4]])
     port = free_port()
     process = consumers(queue, f"sqlite:///{tmp_path / 'c.db'}", "--metrics-port", str(port),
-                        settings={"MAILFATE_API_TOKEN": "a-token-of-sixteen-chars"})  # fmt: skip
+                        settings={"MAILFATE_API_TOKEN": "a-token-of-sixteen-chars",
+                                  "MAILFATE_API_TOKENS": "grafana:read:a-read-token-for-grafana"})  # fmt: skip
     wait_for(lambda: backlog(client, queue) == 0)
     token = {"Authorization": "Bearer a-token-of-sixteen-chars"}
     wait_for(
@@ -134,6 +135,9 @@ def test_metrics_port_counts_what_was_consumed(
     assert _sample(answer, received, outcome="quarantined", transport="sqs") == 1
     assert _sample(answer, "mailfate_duplicates_total", transport="sqs") == 4
     assert _sample(answer, "mailfate_ingest_seconds_count", transport="sqs") >= 2  # one per batch of up to ten
+    reader = {"Authorization": "Bearer a-read-token-for-grafana"}  # a named read token reads metrics too
+    assert _sample(request(port, "GET", "/metrics", headers=reader), received, outcome="stored", transport="sqs") == 12
+    assert request(port, "GET", "/metrics", headers={"Authorization": "Bearer a-read-token-for-grafanX"}).status == 401
     refused = request(port, "GET", "/metrics")
     assert refused.status == 401
     assert refused.json() == {"error": "a valid bearer token is required", "status": 401}

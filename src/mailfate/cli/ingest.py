@@ -14,6 +14,7 @@ from mailfate.settings import Settings
 from mailfate.sources.ingest import Throttle, VerifyEnvelopes, ingest_paths
 
 if TYPE_CHECKING:
+    from mailfate.core.roles import ApiToken
     from mailfate.web.metrics import MetricsServer
 
 
@@ -87,7 +88,7 @@ def cmd_consume(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     configure(settings.log_level)
     check_queue_url(args.queue_url)  # QueueUnusable: one line, exit 1
-    metrics = _metrics_server(args.metrics_host, args.metrics_port, settings.api_token)
+    metrics = _metrics_server(args.metrics_host, args.metrics_port, settings.tokens)
     client = sqs_client(args.queue_url, args.region)
     verifier = None
     if args.verify:
@@ -123,7 +124,7 @@ def cmd_consume(args: argparse.Namespace) -> int:
     return OK
 
 
-def _metrics_server(host: str, port: int | None, token: str | None) -> MetricsServer | None:
+def _metrics_server(host: str, port: int | None, tokens: tuple[ApiToken, ...]) -> MetricsServer | None:
     """``--metrics-port``: bound now, so that a port in use is one line before anything starts."""
     if port is None:
         return None
@@ -132,9 +133,9 @@ def _metrics_server(host: str, port: int | None, token: str | None) -> MetricsSe
 
     if not 1 <= port <= 65535:
         raise UsageError("--metrics-port must be between 1 and 65535")
-    if not is_loopback(host) and token is None:
-        raise UsageError(f"refusing to serve metrics on {host} without MAILFATE_API_TOKEN")
-    return MetricsServer(listen(host, port), token)
+    if not is_loopback(host) and not tokens:
+        raise UsageError(f"refusing to serve metrics on {host} without MAILFATE_API_TOKEN or MAILFATE_API_TOKENS")
+    return MetricsServer(listen(host, port), tokens)
 
 
 class _ProgressBar:

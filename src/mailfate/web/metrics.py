@@ -11,7 +11,6 @@ machine on one database reports the same.
 
 from __future__ import annotations
 
-import hmac
 import json
 import socket
 import threading
@@ -31,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mailfate.core.alerts import AlertPolicy
+from mailfate.core.roles import ApiToken, identify
 from mailfate.core.stats import Figures, StatsQuery
 from mailfate.core.timestamps import format_timestamp, parse_timestamp
 from mailfate.metrics import SNS, counters
@@ -146,22 +146,23 @@ def _reputation(scopes: dict[str | None, Figures], policy: AlertPolicy) -> Itera
 
 class MetricsServer:
     """``GET /metrics`` of a process that is not ``serve`` (``consume sqs --metrics-port``): its own
-    counters, on a thread, with the API token's rule (a bearer token when one is set)."""
+    counters, on a thread, with the API's rule: when tokens are set, any of them (read or admin)."""
 
-    def __init__(self, sock: socket.socket, token: str | None) -> None:
-        self.token = token
+    def __init__(self, sock: socket.socket, tokens: Sequence[ApiToken]) -> None:
+        self.tokens = tuple(tokens)
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 path, _, query = self.path.partition("?")
-                given = self.headers.get("authorization", "").encode()
+                scheme, _, given = self.headers.get("authorization", "").partition(" ")
+                known = scheme.lower() == "bearer" and identify(outer.tokens, given.strip()) is not None
                 if path != "/metrics":
                     self._json(404, "not found: this port serves GET /metrics only")
                 elif query:
                     name = query.split("&")[0].split("=")[0]
                     self._json(400, f"unknown query parameter {name!r} (this endpoint takes: none)")
-                elif outer.token is not None and not hmac.compare_digest(given, f"Bearer {outer.token}".encode()):
+                elif outer.tokens and not known:
                     self._json(401, "a valid bearer token is required", {"WWW-Authenticate": "Bearer"})
                 else:
                     self._answer(200, CONTENT_TYPE_PLAIN_0_0_4, generate_latest(counters()))
