@@ -102,12 +102,15 @@ class ErasureQueries:
     ) -> None:
         d = self.dialect
         at = format_timestamp(now)
+        message_ids = _messages_of(tx, address)
+        if d.ordered_writes:
+            # PostgreSQL, several writers: hold the address's messages first, in key order as every writer
+            # takes them, then take turns on suppressions (the order a writer takes them in too). A writer
+            # storing another recipient of one of these messages then waits for the erasure to commit, or
+            # committed before and is seen: never a message deleted under a notification just stored.
+            message_ids = _lock_messages(tx, address, message_ids)
         if d.suppression_lock:  # in turn with every other decision about a suppression (PostgreSQL)
             tx.execute(d.suppression_lock)
-        message_ids = sorted(
-            {r[0] for r in tx.execute("SELECT DISTINCT message_id FROM recipients WHERE address = ?", (address,))}
-            | {r[0] for r in tx.execute("SELECT DISTINCT message_id FROM events WHERE recipient = ?", (address,))}
-        )
         # The suppression in force now outlives the address, under its hash (a lift by hand since is in it).
         suppression = _in_force(tx, address, now)
         if suppression is not None:
@@ -191,6 +194,33 @@ class ErasureQueries:
                     f"UPDATE recipients SET {sets} WHERE message_id = ? AND address = ?",
                     (*(redact(t, found) if t else t for t in texts), message_id, other),
                 )
+
+
+def _messages_of(tx: Transaction, address: str) -> list[str]:
+    return sorted(
+        {r[0] for r in tx.execute("SELECT DISTINCT message_id FROM recipients WHERE address = ?", (address,))}
+        | {r[0] for r in tx.execute("SELECT DISTINCT message_id FROM events WHERE recipient = ?", (address,))}
+    )
+
+
+def _lock_messages(tx: Transaction, address: str, message_ids: list[str]) -> list[str]:
+    """Lock the message rows of ``message_ids`` until commit, and of any message of the address that a
+    writer committed meanwhile; every message of the address, locked. Bounded: a writer that keeps adding
+    messages for the address makes the erasure wait a round, not forever (what it adds after the last
+    round waits on the lock of the suppressions, and is seen)."""
+    locked: set[str] = set()
+    for _ in range(5):
+        new = sorted(set(message_ids) - locked)
+        if not new:
+            break
+        for chunk in chunks(new):
+            tx.execute(
+                f"SELECT message_id FROM messages WHERE message_id IN ({marks(chunk)}) ORDER BY message_id FOR UPDATE",
+                chunk,
+            )
+        locked.update(new)
+        message_ids = _messages_of(tx, address)  # a new statement sees what committed while it waited
+    return message_ids
 
 
 def _in_force(tx: Transaction, address: str, now: datetime) -> Suppression | None:
