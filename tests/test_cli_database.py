@@ -348,13 +348,13 @@ def test_prune_asks_at_a_terminal_and_proceeds_without_one(store_url: str, tmp_p
 
     code, out, err = prune(store_url, "--older-than", "0")  # no terminal, no --yes: as a contract test runs it
     assert (code, err) == (0, "")
-    assert out.startswith("deleted 1 raw records and 1 quarantined ones received before ")
+    assert out.startswith("deleted 1 raw record and 1 quarantined one received before ")
     assert (count(store_url, "records"), count(store_url, "quarantine")) == (0, 0)
 
     assert load() == (1, 1)
     code, out, _ = prune(store_url, "--older-than", "0", answer=b"y\n")
     assert code == 0
-    assert out.startswith("deleted 1 raw records and 1 quarantined ones")
+    assert out.startswith("deleted 1 raw record and 1 quarantined one")
     assert (count(store_url, "records"), count(store_url, "quarantine")) == (0, 0)
 
 

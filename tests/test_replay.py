@@ -224,7 +224,7 @@ def test_cli_replay_all_and_json(db: str, capsys: pytest.CaptureFixture[str]) ->
     }  # fmt: skip
     assert [i["id"] for i in answer["items"]][-1] == last
     code, out, _ = run(capsys, "quarantine", "replay", "--all", "--db", db)
-    assert out.splitlines()[-1] == "replayed 1 records: 0 stored, 0 duplicate, 1 kept, 0 missing"
+    assert out.splitlines()[-1] == "replayed 1 record: 0 stored, 0 duplicate, 1 kept, 0 missing"
     assert out.splitlines()[0].startswith(f"#{junk} kept: invalid JSON")
     code, out, _ = run(capsys, "quarantine", "--json", "--db", db)  # the list works as before
     assert code == 0

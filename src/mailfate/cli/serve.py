@@ -24,6 +24,7 @@ from types import FrameType
 from typing import Any
 
 from mailfate.cli.base import Command
+from mailfate.core.wording import counted
 from mailfate.errors import MailfateError, UsageError
 from mailfate.logs import configure, logger
 from mailfate.settings import Settings
@@ -193,5 +194,4 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 
 
 def _started(host: str, port: int, workers: int) -> None:
-    plural = "s" if workers > 1 else ""
-    print(f"mailfate: serving on http://{host}:{port} ({workers} worker{plural})", file=sys.stderr, flush=True)
+    print(f"mailfate: serving on http://{host}:{port} ({counted(workers, 'worker')})", file=sys.stderr, flush=True)

@@ -13,6 +13,7 @@ import shlex
 from collections.abc import Callable, Collection
 from importlib import resources
 
+from mailfate.core.wording import counted
 from mailfate.errors import SchemaError
 from mailfate.logs import redact_url
 from mailfate.store.tx import Transaction
@@ -66,7 +67,7 @@ def check_schema(
     behind = [name for name, _ in migrations(dialect) if name not in applied]
     if behind:
         raise SchemaError(
-            f"{where} holds an older mailfate schema ({len(behind)} migration{'s' if len(behind) > 1 else ''} "
+            f"{where} holds an older mailfate schema ({counted(len(behind), 'migration')} "
             f"behind, next {behind[0]}), and a command that only reads does not upgrade it: "
             f"run {migrate_command(url)} (or any command that writes)"
         )
