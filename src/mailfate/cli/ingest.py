@@ -135,7 +135,7 @@ def _metrics_server(host: str, port: int | None, token: str | None) -> MetricsSe
         raise UsageError("--metrics-port must be between 1 and 65535")
     if not is_loopback(host) and token is None:
         raise UsageError(f"refusing to serve metrics on {host} without MAILFATE_API_TOKEN")
-    return MetricsServer(listen(host, port), token)
+    return MetricsServer(listen(host, port, "--metrics-port"), token)
 
 
 class _ProgressBar:
