@@ -19,7 +19,7 @@ install: $(BIN)/mailfate
 ## foreground job, so the interrupt reaches the server alone (not make), which stops gracefully with status 0.
 PORT ?= 8025
 run: install
-	$(BIN)/mailfate demo --db "$${MAILFATE_DB:-sqlite:///mailfate.db}"
+	$(BIN)/mailfate demo --db "$${MAILFATE_DB:-sqlite:///mailfate.db}" --port "$(PORT)"
 	@set -m 2>/dev/null; $(BIN)/mailfate serve --port "$(PORT)" --db "$${MAILFATE_DB:-sqlite:///mailfate.db}"
 
 demo: install

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from mailfate.core.alerts import AlertPolicy, chat_message, transitions
+from mailfate.core.alerts import AlertPolicy, chat_message, describe, transitions
 from mailfate.core.stats import ALL_COUNTS, Figures
 from mailfate.errors import UsageError
 from mailfate.outbound.signing import signature_valid
@@ -80,6 +80,10 @@ class TestTransitions:
             in (body["text"])
         )
         assert body["text"].endswith("It was healthy.")
+
+    def test_one_complaint_is_said_in_the_singular(self) -> None:
+        (t,) = transitions({"receipts": _figures(150, 0, 1)}, {}, frozenset(), POLICY, "s", "u")
+        assert "(1 complaint of 150 recipients sent from s to u;" in describe(t)
 
 
 def _stream(sent: int, bounced: int, prefix: str, when: datetime, config: bool = True) -> list[dict[str, Any]]:

@@ -43,7 +43,7 @@ class TestIngest:
         code, out, _ = run(capsys, "ingest", path, "--db", db)
         assert code == 0
         assert out.strip() == (
-            "2 records stored, 1 duplicate records, 0 quarantined; 2 events stored, 0 duplicate events"
+            "2 records stored, 1 duplicate record, 0 quarantined; 2 events stored, 0 duplicate events"
         )
 
     def test_json_summary(self, tmp_path: Path, db: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -112,7 +112,7 @@ class TestIngest:
         assert code == 1
         assert "cannot open" in err
         assert "nope.json" in err
-        assert out.startswith("1 records")
+        assert out.startswith("1 record stored")
 
     def test_a_folder_is_every_file_under_it(self, tmp_path: Path, db: str, capsys: pytest.CaptureFixture[str]) -> None:
         sync = tmp_path / "s3" / "2026" / "11"
@@ -197,7 +197,7 @@ def test_stdin_dash(tmp_path: Path) -> None:
         input=data, capture_output=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith(b"1 records stored, 0 duplicate records, 0 quarantined; 1 events stored")
+    assert done.stdout.startswith(b"1 record stored, 0 duplicate records, 0 quarantined; 1 event stored")
 
 
 def test_ingest_verify_checks_sns_envelopes_at_their_own_time(

@@ -11,6 +11,7 @@ import re
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -80,6 +81,8 @@ def test_demo_text_points_to_the_dashboard(tmp_path: Path, capsys: pytest.Captur
     assert f"mailfate serve --db {url}" in out
     assert main(["demo", "--db", url]) == 0
     assert capsys.readouterr().out.startswith(f"The built-in sample is already in {url}")
+    assert main(["demo", "--db", url, "--port", "8800"]) == 0  # as make run PORT=8800 runs it
+    assert f"mailfate serve --db {url} --port 8800, then http://127.0.0.1:8800/" in capsys.readouterr().out
 
 
 def test_make_run_serves_the_demo_on_port_and_ctrl_c_ends_quietly(tmp_path: Path) -> None:
@@ -142,6 +145,25 @@ def test_make_run_serves_the_demo_on_port_and_ctrl_c_ends_quietly(tmp_path: Path
     assert "make: ***" not in text
     assert '"event":"mailfate.stopped","signal":"SIGINT"' in text
     assert f"serving on http://127.0.0.1:{port}" in text
+    assert f"then http://127.0.0.1:{port}/" in text  # the demo's link names the port served
+
+
+def test_make_run_on_a_port_in_use_says_port(tmp_path: Path) -> None:
+    """Under make the port is given as PORT=: a port in use says to choose another PORT=, not --port."""
+    venv = Path(sys.executable).parent.parent
+    make = shutil.which("make")
+    assert make is not None
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILFATE_")}
+    env["MAILFATE_DB"] = f"sqlite:///{tmp_path / 'mailfate.db'}"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        argv = [make, "-s", "-C", str(ROOT), f"VENV={venv}", "-o", f"{venv}/bin/mailfate", "run", f"PORT={port}"]
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode != 0
+    assert f"the port is in use (another PORT=, or stop what uses {port})" in done.stderr
+    assert "--port" not in done.stderr
 
 
 def test_first_run_shows_a_populated_dashboard(tmp_path: Path, servers: Callable[..., Server]) -> None:

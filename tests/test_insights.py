@@ -287,6 +287,9 @@ def test_diagnostics_group_reasons_per_provider(db: str, capsys: pytest.CaptureF
     only = json.loads(capsys.readouterr().out)
     assert [(r["provider"], r["count"]) for r in only["reasons"]] == [("microsoft", 1)]
     assert only["totals"] == {"bounce": 1, "soft_bounce": 0, "complaint": 0}
+    assert main(["diagnostics", "--db", db, "--since", WINDOW[0], "--until", WINDOW[1],
+                 "--provider", "Microsoft"]) == 0  # fmt: skip
+    assert capsys.readouterr().out.splitlines()[0].endswith(": 1 hard bounce, 0 soft bounces, 0 complaints")
     assert main(["diagnostics", "--db", db, "--since", WINDOW[0], "--until", WINDOW[1], "--limit", "1"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3  # the window, the heading, one reason

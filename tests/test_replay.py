@@ -224,7 +224,7 @@ def test_cli_replay_all_and_json(db: str, capsys: pytest.CaptureFixture[str]) ->
     }  # fmt: skip
     assert [i["id"] for i in answer["items"]][-1] == last
     code, out, _ = run(capsys, "quarantine", "replay", "--all", "--db", db)
-    assert out.splitlines()[-1] == "replayed 1 records: 0 stored, 0 duplicate, 1 kept, 0 missing"
+    assert out.splitlines()[-1] == "replayed 1 record: 0 stored, 0 duplicate, 1 kept, 0 missing"
     assert out.splitlines()[0].startswith(f"#{junk} kept: invalid JSON")
     code, out, _ = run(capsys, "quarantine", "--json", "--db", db)  # the list works as before
     assert code == 0
@@ -264,21 +264,20 @@ def run_usage(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int,
     return code, out, err
 
 
-def test_cli_redeliver(db: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_redeliver(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without the server's settings: the webhooks come from the database, where the server registered them."""
     store = open_store(db)
     try:
         seqs = given_up(store, addresses=3)
     finally:
         store.close()
-    monkeypatch.setenv("MAILFATE_WEBHOOK_URL", URL)
-    monkeypatch.setenv("MAILFATE_WEBHOOK_SECRET", "s" * 16)
     shown = "http://127.0.0.1:9/…"  # the path may be the webhook's secret: not shown
     code, out, _ = run(capsys, "webhooks", "--db", db)
     assert code == 0
     assert out.splitlines()[0].startswith(f"1. {shown}: 0 delivered (last never), 0 waiting, 3 given up")
-    assert "given up after 1 attempts; HTTP 422: HTTP 422: refused" in out
+    assert "given up after 1 attempt; HTTP 422: refused" in out  # the sender's error, said once
     code, out, err = run(capsys, "webhooks", "redeliver", "1", str(seqs[0]), "--db", db)  # by its position
-    assert (code, out.strip(), err) == (0, f"1 changes due again for {shown}: seq {seqs[0]}", "")
+    assert (code, out.strip(), err) == (0, f"1 change due again for {shown}: seq {seqs[0]}", "")
     code, out, _ = run(capsys, "webhooks", "redeliver", "http://127.0.0.1:9/...", str(seqs[1]), "--json", "--db", db)
     assert (code, json.loads(out)) == (0, {"webhook": 1, "url": shown, "redelivered": [seqs[1]], "missing": []})
     code, out, _ = run(capsys, "webhooks", "redeliver", URL, "--all", "--json", "--db", db)  # as configured
@@ -287,6 +286,62 @@ def test_cli_redeliver(db: str, capsys: pytest.CaptureFixture[str], monkeypatch:
     assert code == 1
     assert err.strip() == f"mailfate: nothing was given up on for {shown}"
     code, out, err = run(capsys, "webhooks", "redeliver", "2", "--all", "--db", db)
-    assert (code, err.strip()) == (2, "mailfate: error: no webhook at position 2: 1 configured (see mailfate webhooks)")
+    assert (code, err.strip()) == (2, "mailfate: error: no webhook at position 2: 1 known (see mailfate webhooks)")
+    code, out, err = run(capsys, "webhooks", "redeliver", "http://nope/", "--all", "--db", db)
+    assert (code, out, err) == (1, "", "mailfate: no webhook at http://nope/ is configured\n")  # the API's words
     code, out, _ = run(capsys, "webhooks", "--json", "--db", db)
     assert [f["state"] for f in json.loads(out)[0]["failures"]] == ["pending"] * 3
+
+
+def test_cli_webhooks_configured_here_come_first(
+    db: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the server's settings, the positions are the server's; a URL only the database knows follows."""
+    store = open_store(db)
+    try:
+        given_up(store)
+    finally:
+        store.close()
+    monkeypatch.setenv("MAILFATE_WEBHOOK_URL", "http://127.0.0.1:8/new")
+    monkeypatch.setenv("MAILFATE_WEBHOOK_SECRET", "s" * 16)
+    code, out, _ = run(capsys, "webhooks", "--json", "--db", db)
+    assert code == 0
+    assert [(w["webhook"], w["url"], w["failed"]) for w in json.loads(out)] == [
+        (1, "http://127.0.0.1:8/…", 0), (2, "http://127.0.0.1:9/…", 2),
+    ]  # fmt: skip
+
+
+def test_cli_webhooks_without_any(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    open_store(db).close()
+    code, out, err = run(capsys, "webhooks", "--json", "--db", db)
+    assert (code, json.loads(out), err) == (0, [], "")
+    code, out, err = run(capsys, "webhooks", "--db", db)
+    assert (code, err) == (0, "")
+    assert out.startswith("no webhook is configured here or known to this database")
+
+
+def test_cli_webhooks_show_a_failed_attempts_error_once(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """What the sender records ("no answer: ...", "answered 503") is the whole reason, as the dashboard
+    shows it: not prefixed a second time."""
+    store = open_store(db)
+    try:
+        store.register_webhooks([URL])
+        ingest(store, [event("Send", "m-1", ["a@example.com", "b@example.com"], T)])
+        store.fill_outbox(URL, T)
+        first, second = store.claim_deliveries(URL, T, "2026-11-20T10:01:00.000Z")
+        store.delivery_failed(first, T, None, "no answer: All connection attempts failed", None)
+        store.delivery_failed(second, T, 503, "answered 503", "2026-11-20T10:05:00.000Z")
+    finally:
+        store.close()
+    code, out, _ = run(capsys, "webhooks", "--db", db)
+    assert code == 0
+    lines = out.splitlines()
+    assert (
+        f"  seq {second.change.seq} b@example.com: next attempt 2026-11-20T10:05:00.000Z after 1 attempt; answered 503"
+        in lines
+    )
+    assert (
+        f"  seq {first.change.seq} a@example.com: given up after 1 attempt; no answer: All connection attempts failed"
+        in lines
+    )
+    assert "no answer: no answer" not in out

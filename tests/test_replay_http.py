@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from mailfate.cli import main
 from mailfate.core.model import Rejected
 from mailfate.store import open_store
 
@@ -109,7 +111,9 @@ def test_write_routes_need_the_token(servers: Start) -> None:
     )  # fmt: skip
 
 
-def test_a_given_up_change_is_redelivered(servers: Start, signer: Signer, store_url: str) -> None:
+def test_a_given_up_change_is_redelivered(
+    servers: Start, signer: Signer, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     refusing = True
 
     def answer(r: Received) -> int:
@@ -143,5 +147,19 @@ def test_a_given_up_change_is_redelivered(servers: Start, signer: Signer, store_
             assert call(server, "POST", "/api/webhooks/redeliver", {"url": named}) == (
                 200, {"webhook": 1, "url": shown, "redelivered": [], "missing": []},
             )  # fmt: skip
+        the_command_line_agrees_with_the_api(server, store_url, capsys)
     finally:
         receiver.stop()
+
+
+def the_command_line_agrees_with_the_api(server: Server, store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without the server's settings (this process has no MAILFATE_WEBHOOK_URL), ``mailfate webhooks``
+    shows what GET /api/webhooks does, and an unknown URL is refused in the API's words."""
+    assert "MAILFATE_WEBHOOK_URL" not in os.environ
+    capsys.readouterr()
+    assert main(["webhooks", "--json", "--db", store_url]) == 0
+    assert json.loads(capsys.readouterr().out) == call(server, "GET", "/api/webhooks")[1]
+    status, answer = call(server, "POST", "/api/webhooks/redeliver", {"url": "http://nope/"})
+    assert status == 404
+    assert main(["webhooks", "redeliver", "http://nope/", "--all", "--db", store_url]) == 1
+    assert capsys.readouterr().err == f"mailfate: {answer['error']}\n"

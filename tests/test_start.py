@@ -118,6 +118,21 @@ def test_a_port_in_use_is_one_line_and_exit_1(tmp_path: Path, workers: int) -> N
     assert done.stdout == ""
 
 
+def test_a_metrics_port_in_use_names_its_option(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        queue = "https://sqs.us-east-1.amazonaws.com/123456789012/mailfate"
+        done = run(["consume", "sqs", queue, "--metrics-port", str(port), "--db", f"sqlite:///{tmp_path / 'x.db'}"],
+                   {})  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"mailfate: error: cannot listen on 127.0.0.1:{port}: the port is in use (another --metrics-port, or stop "
+        f"what uses {port})"
+    ]
+
+
 def test_an_address_that_is_not_here(tmp_path: Path) -> None:
     done = run(["serve", "--host", "192.0.2.1", "--db", f"sqlite:///{tmp_path / 'x.db'}"], {"MAILFATE_API_TOKEN": "t"})
     assert done.returncode == 1

@@ -216,7 +216,7 @@ def test_prune_removes_raw_records_and_keeps_facts(store: Store, capsys: pytest.
     data = jsonl([event("Delivery", "p-1", ["a@example.com"], "2026-01-01T00:00:01Z")]) + b"{bad\n"
     ingest_bytes(store, data)
     assert main(["prune", "--older-than", "0", "--yes", "--db", store.url]) == 0
-    assert "deleted 1 raw records and 1 quarantined" in capsys.readouterr().out
+    assert "deleted 1 raw record and 1 quarantined one" in capsys.readouterr().out
     view = store.message("p-1")
     assert view is not None
     assert view.status is Status.DELIVERED

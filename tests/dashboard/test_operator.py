@@ -164,6 +164,9 @@ def test_a_given_up_change_is_redelivered_from_the_page(
         assert "none: given up" in text  # no next attempt
         assert overflow(page) == []
         page.screenshot(path=str(tmp_path / "webhooks.png"), full_page=True)
+        page.click("#webhooks .redeliver-all")
+        page.wait_for_selector("#confirm-dialog:has-text('Redeliver 1 change?')")  # not "1 changes"
+        confirm(page, yes=False)
 
         refusing = False
         page.get_by_role("button", name=f"Redeliver change {seq}").click()

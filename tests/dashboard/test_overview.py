@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from mailfate.cli import main
 
 from ..support import Server
 from .conftest import COMPLAINTS, DESKTOP, HARD_BOUNCES, OLDER_DAYS, PHONE, SENT, SOFT_BOUNCES, loaded, overflow
@@ -30,6 +33,16 @@ def test_gauges_show_the_levels_of_the_seeded_week(servers: Start, seeded: Any, 
     fill = page.evaluate("() => document.querySelector('#gauge-bounce .fill').style.width")
     assert fill == "40%"
     assert page.locator("#welcome-panel").is_hidden()  # there is data: no "how to get data in"
+
+
+def test_a_count_of_one_is_said_in_the_singular(servers: Start, tmp_path: Path, page_for: Any) -> None:
+    """The demo has two hard bounces and one complaint among 8 recipients."""
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    assert main(["demo", "--db", url]) == 0
+    page = page_for(servers(db=url))
+    loaded(page)
+    assert "2 hard bounces, 8 recipients sent" in page.locator("#gauge-bounce").inner_text()
+    assert "1 complaint, 8 recipients sent" in page.locator("#gauge-complaint").inner_text()
 
 
 @pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])

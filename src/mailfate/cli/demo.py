@@ -20,6 +20,7 @@ from mailfate.cli import render
 from mailfate.cli.base import OK, Command
 from mailfate.core.timestamps import format_timestamp, parse_timestamp
 from mailfate.core.views import IngestResult, MessageView
+from mailfate.errors import UsageError
 from mailfate.logs import redact_url
 from mailfate.settings import Settings
 from mailfate.sources.ingest import ingest_stream
@@ -47,10 +48,13 @@ def add_commands(command: Command) -> None:
         db_help="load the sample into this database, once, for serve to show (default: a temporary one)",
     )
     demo.add_argument("--json", action="store_true", help="print the ingest summary and the messages as JSON")
+    demo.add_argument(
+        "--port", type=int, default=8025, help="the port serve will show the dashboard on, for the link (default 8025)"
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    return run_demo(db=args.db, as_json=args.json)
+    return run_demo(db=args.db, as_json=args.json, port=args.port)
 
 
 def dated(sample: bytes, now: datetime) -> bytes:
@@ -63,7 +67,9 @@ def dated(sample: bytes, now: datetime) -> bytes:
     return _TIMESTAMP.sub(lambda m: format_timestamp(parse_timestamp(m.group().decode()) + shift).encode(), sample)
 
 
-def run_demo(db: str | None = None, as_json: bool = False) -> int:
+def run_demo(db: str | None = None, as_json: bool = False, port: int = 8025) -> int:
+    if not 1 <= port <= 65535:
+        raise UsageError("--port must be between 1 and 65535")
     if db is None:
         with tempfile.TemporaryDirectory(prefix="mailfate-demo-") as folder:
             store = open_store(f"sqlite:///{Path(folder) / 'demo.db'}")
@@ -91,7 +97,8 @@ def run_demo(db: str | None = None, as_json: bool = False) -> int:
     if db is None:
         print("Try it on your own data: mailfate ingest FILE... then mailfate status MESSAGE_ID")
     else:
-        print(f"See them on the dashboard: mailfate serve --db {redact_url(db)}, then http://127.0.0.1:8025/")
+        serve = f"mailfate serve --db {redact_url(db)}" + (f" --port {port}" if port != 8025 else "")
+        print(f"See them on the dashboard: {serve}, then http://127.0.0.1:{port}/")
     return OK
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from mailfate.cli import render
 from mailfate.cli.base import MISSING, OK, Command, open_db, print_json
 from mailfate.core.views import IngestResult
+from mailfate.core.wording import counted
 from mailfate.errors import UsageError
 from mailfate.settings import Settings
 from mailfate.sources.ingest import Throttle, VerifyEnvelopes, ingest_paths
@@ -117,7 +118,7 @@ def cmd_consume(args: argparse.Namespace) -> int:
             metrics.stop()
         store.close()
     print(
-        f"{stats.received:,} received, {stats.stored:,} stored, {stats.duplicates:,} duplicates, "
+        f"{stats.received:,} received, {stats.stored:,} stored, {counted(stats.duplicates, 'duplicate')}, "
         f"{stats.quarantined:,} quarantined",
         file=sys.stderr,
     )
@@ -135,7 +136,7 @@ def _metrics_server(host: str, port: int | None, tokens: tuple[ApiToken, ...]) -
         raise UsageError("--metrics-port must be between 1 and 65535")
     if not is_loopback(host) and not tokens:
         raise UsageError(f"refusing to serve metrics on {host} without MAILFATE_API_TOKEN or MAILFATE_API_TOKENS")
-    return MetricsServer(listen(host, port), tokens)
+    return MetricsServer(listen(host, port, "--metrics-port"), tokens)
 
 
 class _ProgressBar:
@@ -153,7 +154,7 @@ class _ProgressBar:
         if size:
             filled = int(30 * done / size)
             bar = "[" + "#" * filled + "." * (30 - filled) + "] "
-        sys.stderr.write(f"\r{bar}{share}{path}: {total.records:,} records, {total.events:,} events")
+        sys.stderr.write(f"\r{bar}{share}{path}: {counted(total.records, 'record')}, {counted(total.events, 'event')}")
         sys.stderr.flush()
         self.drawn = True
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from mailfate.cli.base import OK, Command, open_db, print_json, safe
 from mailfate.core.insights import Diagnostics, DiagnosticsQuery
+from mailfate.core.wording import counted
 from mailfate.settings import Settings
 
 
@@ -39,7 +40,8 @@ def _table(found: Diagnostics) -> str:
     totals = found.totals
     lines = [
         f"sent {q.since} to {q.until}{f', provider {safe(q.provider)}' if q.provider else ''}: "
-        f"{totals['bounce']:,} hard bounces, {totals['soft_bounce']:,} soft bounces, {totals['complaint']:,} complaints"
+        f"{counted(totals['bounce'], 'hard bounce')}, {counted(totals['soft_bounce'], 'soft bounce')}, "
+        f"{counted(totals['complaint'], 'complaint')}"
     ]
     if not found.reasons:
         lines.append("no bounces or complaints")

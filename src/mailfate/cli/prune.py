@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 from mailfate.cli.base import MISSING, OK, Command, open_db
 from mailfate.core.timestamps import format_timestamp
+from mailfate.core.wording import counted
 from mailfate.errors import UsageError
 from mailfate.settings import Settings
 
@@ -59,14 +60,16 @@ def cmd_prune(args: argparse.Namespace) -> int:
     try:
         if cutoff is not None:
             records, quarantined = store.prune(cutoff)
-            print(f"deleted {records:,} raw records and {quarantined:,} quarantined ones received before {cutoff}")
+            ones = counted(quarantined, "quarantined one", "quarantined ones")
+            print(f"deleted {counted(records, 'raw record')} and {ones} received before {cutoff}")
         if cutoffs.events is not None or cutoffs.fates is not None:
             pruned = store.apply_retention(cutoffs)
             if pruned is None:
                 print("mailfate: another process is applying the retention right now", file=sys.stderr)
                 return MISSING
             sent = cutoffs.fates or cutoffs.events
-            print(f"deleted {pruned.messages:,} messages with {pruned.fates:,} fates, and {pruned.events:,} events, "
+            print(f"deleted {counted(pruned.messages, 'message')} with {counted(pruned.fates, 'fate')}, and "
+                  f"{counted(pruned.events, 'event')}, "
                   f"of mail sent before {sent}; suppressions and daily figures stay")  # fmt: skip
     finally:
         store.close()

@@ -7,7 +7,8 @@ import argparse
 import sys
 
 from mailfate.cli import render
-from mailfate.cli.base import MISSING, OK, Command, cli_by, open_db, print_json, safe
+from mailfate.cli.base import DB_HELP, MISSING, OK, Command, cli_by, open_db, print_json, safe
+from mailfate.core.wording import counted
 from mailfate.errors import UsageError
 from mailfate.settings import Settings
 from mailfate.sns.certs import CertificateCache
@@ -37,10 +38,10 @@ def add_commands(command: Command) -> None:
 
 def _action(actions: argparse._SubParsersAction, name: str, handler: object, help: str) -> argparse.ArgumentParser:  # type: ignore[type-arg]
     sub: argparse.ArgumentParser = actions.add_parser(name, help=help, description=help)
-    sub.add_argument("--db", metavar="URL", default=argparse.SUPPRESS, help="database URL (default: $MAILFATE_DB)")
+    sub.add_argument("--db", metavar="URL", default=argparse.SUPPRESS, help=DB_HELP)
     # SUPPRESS: a --json given before the action stays.
     sub.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the API's JSON answer")
-    sub.set_defaults(handler=handler, db_use="writes")
+    sub.set_defaults(handler=handler, db_use="changes")  # on records that are there: never a new database
     return sub
 
 
@@ -101,7 +102,7 @@ def replay_text(result: ReplayResult, every: bool) -> str:
         else:
             lines.append(f"#{item.id} duplicate: its facts were stored already; out of the quarantine")
     counts = ", ".join(f"{result.count(o):,} {o}" for o in ("stored", "duplicate", "kept", "missing"))
-    lines.append(f"replayed {len(result.items):,} records: {counts}")
+    lines.append(f"replayed {counted(len(result.items), 'record')}: {counts}")
     return "\n".join(lines)
 
 
@@ -116,7 +117,7 @@ def cmd_dismiss(args: argparse.Namespace) -> int:
         print_json({"dismissed": gone, "missing": missing})
     else:
         if gone:
-            print(f"dismissed {len(gone):,} records: {', '.join(f'#{i}' for i in gone)}")
+            print(f"dismissed {counted(len(gone), 'record')}: {', '.join(f'#{i}' for i in gone)}")
         for item_id in missing:
             print(f"mailfate: #{item_id} is not in the quarantine", file=sys.stderr)
     return MISSING if missing else OK

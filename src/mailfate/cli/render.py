@@ -10,6 +10,7 @@ from mailfate.cli.base import safe
 from mailfate.core.explain import Explanation
 from mailfate.core.suppression import Suppression
 from mailfate.core.views import IngestResult, MessageView, QuarantineItem, RecipientView
+from mailfate.core.wording import counted, noun
 
 
 def message_text(view: MessageView) -> str:
@@ -82,9 +83,9 @@ def quarantine_text(items: list[QuarantineItem]) -> str:
 
 def summary_text(result: IngestResult) -> str:
     """Each count apart, so that they add up: every record read is stored, a duplicate, or quarantined."""
-    notes = f" ({result.notes:,} of them notes)" if result.notes else ""
+    notes = f" ({result.notes:,} of them {noun(result.notes, 'a note', 'notes')})" if result.notes else ""
     return (
-        f"{result.records:,} records stored{notes}, {result.duplicates:,} duplicate records, "
-        f"{result.quarantined:,} quarantined; {result.events:,} events stored, "
-        f"{result.duplicate_events:,} duplicate events"
+        f"{counted(result.records, 'record')} stored{notes}, {counted(result.duplicates, 'duplicate record')}, "
+        f"{result.quarantined:,} quarantined; {counted(result.events, 'event')} stored, "
+        f"{counted(result.duplicate_events, 'duplicate event')}"
     )

@@ -17,6 +17,7 @@ from mailfate.core.audit import MAX_REASON, NO_REASON, AuditAction, AuditEntry, 
 from mailfate.core.stats import Stats, StatsQuery
 from mailfate.core.suppression import Action, Suppression
 from mailfate.core.timestamps import format_timestamp
+from mailfate.core.wording import counted
 from mailfate.errors import UsageError
 from mailfate.settings import Settings
 
@@ -67,15 +68,18 @@ def cmd_suppressions(args: argparse.Namespace) -> int:
             for address, action in pulled:
                 store.add_action(address, action)
             store.record_audit(_ses_entry(AuditAction.PULL_SES, client, {"addresses": len(pulled)}))
-            print(f"pulled {len(pulled)} addresses from the SES account-level suppression list", file=sys.stderr)
+            pulled_n = counted(len(pulled), "address", "addresses")
+            print(f"pulled {pulled_n} from the SES account-level suppression list", file=sys.stderr)
         found = store.suppressions()
         if args.push_ses:
             client = sesv2_client(args.region)
             pushed = push(client, found)
             detail = {"addresses": pushed.sent, "simulator_left_out": pushed.simulator}
             store.record_audit(_ses_entry(AuditAction.PUSH_SES, client, detail))
-            left = f"; {pushed.simulator} mailbox simulator addresses left out" if pushed.simulator else ""
-            print(f"put {pushed.sent} addresses on the SES account-level suppression list{left}", file=sys.stderr)
+            simulator = counted(pushed.simulator, "mailbox simulator address", "mailbox simulator addresses")
+            left = f"; {simulator} left out" if pushed.simulator else ""
+            sent = counted(pushed.sent, "address", "addresses")
+            print(f"put {sent} on the SES account-level suppression list{left}", file=sys.stderr)
     finally:
         store.close()
     if args.json:

@@ -24,6 +24,7 @@ from types import FrameType
 from typing import Any
 
 from mailfate.cli.base import Command
+from mailfate.core.wording import counted
 from mailfate.errors import MailfateError, UsageError
 from mailfate.logs import configure, logger
 from mailfate.settings import Settings
@@ -67,8 +68,9 @@ def default_allowed_hosts(host: str, port: int) -> str:
     return ",".join(sorted({f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}", f"{own.lower()}:{port}"}))
 
 
-def listen(host: str, port: int) -> socket.socket:
-    """The listening socket, or a MailfateError whose one line says why not."""
+def listen(host: str, port: int, option: str = "--port") -> socket.socket:
+    """The listening socket, or a MailfateError whose one line says why not; a port in use suggests
+    another ``option``, the way the port was given."""
     literal = host.strip("[]")
     family = socket.AF_INET6 if ":" in literal else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -79,7 +81,7 @@ def listen(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         reason = "the port is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
-        hint = f" (another --port, or stop what uses {port})" if exc.errno == errno.EADDRINUSE else ""
+        hint = f" (another {option}, or stop what uses {port})" if exc.errno == errno.EADDRINUSE else ""
         raise MailfateError(f"cannot listen on {host}:{port}: {reason}{hint}") from None
     sock.set_inheritable(True)  # the worker processes accept on it
     return sock
@@ -103,7 +105,8 @@ def serve(host: str, port: int, workers: int = 1, db: str | None = None) -> int:
         )
     import uvicorn  # here, not at the top: every other command starts faster without it
 
-    sock = listen(host, port)
+    # Under make (make run PORT=8090) the port was given as PORT=: a port in use says so.
+    sock = listen(host, port, "PORT=" if os.environ.get("MAKELEVEL") else "--port")
     options: dict[str, Any] = {
         "log_level": "warning",  # mailfate logs its own structured lines; uvicorn's access log is off
         "access_log": False,
@@ -193,5 +196,4 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 
 
 def _started(host: str, port: int, workers: int) -> None:
-    plural = "s" if workers > 1 else ""
-    print(f"mailfate: serving on http://{host}:{port} ({workers} worker{plural})", file=sys.stderr, flush=True)
+    print(f"mailfate: serving on http://{host}:{port} ({counted(workers, 'worker')})", file=sys.stderr, flush=True)

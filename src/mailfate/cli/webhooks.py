@@ -7,10 +7,12 @@ import argparse
 import sys
 from typing import Any
 
-from mailfate.cli.base import MISSING, OK, Command, cli_by, open_db, print_json, safe
+from mailfate.cli.base import DB_HELP, MISSING, OK, Command, cli_by, open_db, print_json, safe
+from mailfate.core.wording import counted
 from mailfate.errors import UsageError
 from mailfate.outbound.names import listed, named_webhook, shown_url
 from mailfate.settings import Settings
+from mailfate.store import Store
 
 
 def add_commands(command: Command) -> None:
@@ -27,9 +29,9 @@ def add_commands(command: Command) -> None:
     )
     redeliver.add_argument("seqs", metavar="SEQ", nargs="*", type=_seq, help="the changes (their seq)")
     redeliver.add_argument("--all", action="store_true", help="every change given up on for this webhook")
-    redeliver.add_argument("--db", metavar="URL", default=argparse.SUPPRESS, help="database URL ($MAILFATE_DB)")
+    redeliver.add_argument("--db", metavar="URL", default=argparse.SUPPRESS, help=DB_HELP)
     redeliver.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the API's JSON answer")
-    redeliver.set_defaults(handler=cmd_redeliver, db_use="writes")
+    redeliver.set_defaults(handler=cmd_redeliver, db_use="changes")  # changes that are there: no new database
 
 
 def _seq(text: str) -> int:
@@ -38,24 +40,28 @@ def _seq(text: str) -> int:
     return int(text)
 
 
-def _urls(settings: Settings) -> tuple[str, ...]:
+def _urls(settings: Settings, store: Store) -> list[str]:
+    """The webhooks this command names: those configured here, in the settings' order (numbered as the
+    server numbers them), then those the database knows that are not (each server and consumer that
+    sends registers its URLs there), in the order of their URLs. So the command needs none of the
+    server's settings to show and redeliver what its webhooks gave up on."""
     config = settings.webhooks
-    return (*config.urls, *config.alert_urls) if config else ()
+    configured = [*config.urls, *config.alert_urls] if config else []
+    return [*configured, *(url for url in store.webhook_urls() if url not in configured)]
 
 
 def cmd_webhooks(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    urls = _urls(settings)
-    if not urls:
-        print("mailfate: no webhook is configured (MAILFATE_WEBHOOK_URL, MAILFATE_ALERT_URL)", file=sys.stderr)
-        return MISSING
     store = open_db(args, settings)
     try:
-        found = listed(store.webhooks(urls))
+        found = listed(store.webhooks(_urls(settings, store)))
     finally:
         store.close()
     if args.json:
         print_json(found)
+    elif not found:
+        print("no webhook is configured here or known to this database: a server or consumer with "
+              "MAILFATE_WEBHOOK_URL or MAILFATE_ALERT_URL registers its own when it starts")  # fmt: skip
     else:
         print("\n".join(_text(w) for w in found))
     return OK
@@ -69,10 +75,11 @@ def _text(webhook: dict[str, Any]) -> str:
     ]
     for failure in webhook["failures"]:
         when = f"next attempt {failure['next_attempt_at']}" if failure["state"] == "pending" else "given up"
+        # The sender's error says what happened ("answered 503", "no answer: ..."), as the dashboard shows it.
         status = f"HTTP {failure['last_status']}" if failure["last_status"] else "no answer"
         lines.append(
-            f"  seq {failure['seq']} {safe(failure['address'] or '')}: {when} after {failure['attempts']} attempts; "
-            f"{status}: {safe(failure['last_error'] or '')}"
+            f"  seq {failure['seq']} {safe(failure['address'] or '')}: {when} after "
+            f"{counted(failure['attempts'], 'attempt')}; {safe(failure['last_error'] or status)}"
         )
     return "\n".join(lines)
 
@@ -81,29 +88,30 @@ def cmd_redeliver(args: argparse.Namespace) -> int:
     if args.all == bool(args.seqs):
         raise UsageError("name the changes to deliver again (their seq), or --all")
     settings = Settings.from_env()
-    urls = _urls(settings)
-    # A position, the URL as configured or as the list shows it; else a URL as given (one no longer
-    # configured may still have changes waiting).
     typed = args.webhook
     given: str | int = int(typed) if typed.isascii() and typed.isdigit() and len(typed) <= 9 else typed
-    url = named_webhook(urls, given)
-    if url is None and isinstance(given, int):
-        raise UsageError(f"no webhook at position {given}: {len(urls)} configured (see mailfate webhooks)")
-    url = url or typed
     store = open_db(args, settings)
     try:
+        # A position, the URL as configured or as the list shows it, among the webhooks the list shows.
+        urls = _urls(settings, store)
+        url = named_webhook(urls, given)
+        if url is None and isinstance(given, int):
+            raise UsageError(f"no webhook at position {given}: {len(urls)} known (see mailfate webhooks)")
+        if url is None:  # in the API's words
+            print(f"mailfate: no webhook at {safe(shown_url(typed))} is configured", file=sys.stderr)
+            return MISSING
         by = cli_by()
         done = store.redeliver(url, None if args.all else args.seqs, by.at, by)
     finally:
         store.close()
     missing = sorted(set(args.seqs) - set(done))
+    shown = safe(shown_url(url))
     if getattr(args, "json", False):
-        position = urls.index(url) + 1 if url in urls else None
-        print_json({"webhook": position, "url": shown_url(url), "redelivered": done, "missing": missing})
+        print_json({"webhook": urls.index(url) + 1, "url": shown_url(url), "redelivered": done, "missing": missing})
     elif done:
-        print(f"{len(done):,} changes due again for {safe(shown_url(url))}: seq {', '.join(map(str, done))}")
+        print(f"{counted(len(done), 'change')} due again for {shown}: seq {', '.join(map(str, done))}")
     for seq in missing:
-        print(f"mailfate: change {seq} was not given up on for {safe(shown_url(url))}", file=sys.stderr)
+        print(f"mailfate: change {seq} was not given up on for {shown}", file=sys.stderr)
     if not done and not missing:
-        print(f"mailfate: nothing was given up on for {safe(shown_url(url))}", file=sys.stderr)
+        print(f"mailfate: nothing was given up on for {shown}", file=sys.stderr)
     return MISSING if missing or not done else OK

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from mailfate.core.stats import BOUNCE_THRESHOLDS, COMPLAINT_THRESHOLDS, Figures
+from mailfate.core.wording import counted
 
 METRICS = ("bounce", "complaint")
 THRESHOLDS = {"bounce": BOUNCE_THRESHOLDS, "complaint": COMPLAINT_THRESHOLDS}
@@ -106,8 +107,8 @@ _ORDER = ("healthy", "under_review", "pause_risk")
 def describe(t: Transition) -> str:
     """One line a person reads in a chat channel."""
     scope = f'configuration set "{t.configuration_set}"' if t.configuration_set else "all mail"
-    counted = t.figures["hard_bounces" if t.metric == "bounce" else "complaints"]
-    noun = "hard bounces" if t.metric == "bounce" else "complaints"
+    number = t.figures["hard_bounces" if t.metric == "bounce" else "complaints"]
+    singular = "hard bounce" if t.metric == "bounce" else "complaint"
     review, pause = THRESHOLDS[t.metric]
     worse = _ORDER.index(t.level) > _ORDER.index(t.previous) if t.previous in _ORDER else True
     if t.level == "healthy":
@@ -118,7 +119,8 @@ def describe(t: Transition) -> str:
         )
         head += "" if worse else " (improving)"
     return (
-        f"{head}: {t.figures[f'{t.metric}_rate']:.2%} ({counted:,} {noun} of {t.figures['sent']:,} recipients sent "
+        f"{head}: {t.figures[f'{t.metric}_rate']:.2%} ({counted(number, singular)} of "
+        f"{counted(t.figures['sent'], 'recipient')} sent "
         f"from {t.since} to {t.until}; SES reviews at {review:.1%} and may pause at {pause:.1%}). "
         f"It was {_WORDS.get(t.previous, t.previous)}."
     )

@@ -69,6 +69,11 @@ class Outbox:
                     (url,),
                 )
 
+    def webhook_urls(self) -> list[str]:
+        """Every URL registered here (by a server or consumer that sends to it, now or before), in order:
+        what the command line lists and redelivers for, without the server's settings."""
+        return [row[0] for row in self._read("SELECT url FROM webhook_cursors ORDER BY url")]
+
     def fill_outbox(self, url: str, now: str, limit: int = 1000, kinds: Sequence[str] | None = None) -> int:
         """Copy the changes after the URL's cursor into its outbox (only those of ``kinds`` when given: the
         cursor passes the others); how many were copied."""

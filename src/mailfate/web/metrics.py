@@ -33,6 +33,7 @@ from mailfate.core.alerts import AlertPolicy
 from mailfate.core.roles import ApiToken, identify
 from mailfate.core.stats import Figures, StatsQuery
 from mailfate.core.timestamps import format_timestamp, parse_timestamp
+from mailfate.core.wording import noun
 from mailfate.metrics import SNS, counters
 from mailfate.store import Store
 
@@ -118,7 +119,8 @@ class _DatabaseGauges(Collector):
 
 
 def _reputation(scopes: dict[str | None, Figures], policy: AlertPolicy) -> Iterator[GaugeMetricFamily]:
-    window = f" over the last {policy.window.total_seconds() / 3600:g} hours of sending"
+    hours = policy.window.total_seconds() / 3600
+    window = f" over the last {hours:g} {noun(hours, 'hour')} of sending"
     recipients = GaugeMetricFamily(
         "mailfate_reputation_recipients",
         f"Recipients sent{window} (the rates' denominator; alerts need MAILFATE_ALERT_MIN_VOLUME)",

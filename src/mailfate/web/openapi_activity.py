@@ -101,8 +101,9 @@ ACTION_PATHS: dict[str, Any] = {
     "/api/quarantine/replay": {
         "post": {
             "summary": "Replay quarantined records with today's code: what now parses becomes facts and leaves",
-            "description": "The records named by ids, or every one without a body. A record that is still not "
-            "understood stays in the quarantine with its reason; the answer says what today's code makes of it.",
+            "description": "The records named by ids; sent with no body, every record in the quarantine. A record "
+            "that is still not understood stays in the quarantine with its reason; the answer says what today's "
+            "code makes of it.",
             "requestBody": _body(_IDS, False),
             "responses": {"200": _json(ref("ReplayResult"), "what became of each record"), **_ERRORS},
         }

@@ -38,6 +38,10 @@ export function table(headings, rows, empty, attributes = {}) {
 }
 
 export const number = (n) => Number(n || 0).toLocaleString("en-US");
+// A count and the noun that agrees with it: "1 complaint", "2 complaints", "1,204 addresses". Every count
+// the dashboard writes in words goes through it (the command line has the same, core/wording.py).
+export const counted = (n, singular, plural = `${singular}s`) =>
+  `${number(n)} ${Number(n || 0) === 1 ? singular : plural}`;
 export const percent = (fraction, digits = 2) => `${(fraction * 100).toFixed(digits)}%`;
 
 // Times are shown in UTC, as the API gives them, without milliseconds; never broken across lines.

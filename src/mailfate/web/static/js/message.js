@@ -1,6 +1,6 @@
 // One message: who it went to and what became of each, and the timeline of its events.
 import { api } from "./api.js";
-import { address, fateBadges, fill, h, table, time, troubleType, when } from "./dom.js";
+import { address, counted, fateBadges, fill, h, number, table, time, troubleType, when } from "./dom.js";
 
 // Each kind of event has its colour in the timeline (dashboard.css), said by the legend too.
 const KINDS = {
@@ -44,7 +44,8 @@ function render(target, message, onClose) {
     h("div", { class: "table-wrap" }, table(["Address", "Status", "Type", "Why"], recipients, "No recipient.",
       { class: "recipients" })),
     more(message.next_recipients_cursor, "recipients", "Show more recipients"),
-    h("h3", {}, `Timeline (${message.events.length}${message.next_events_cursor ? "+" : ""} events)`),
+    h("h3", {}, `Timeline (${message.next_events_cursor ? `${number(message.events.length)}+ events`
+      : counted(message.events.length, "event")})`),
     h("ul", { class: "kinds", id: "timeline-legend", "aria-label": "Colours of the timeline" },
       kinds.map((kind) => h("li", { "data-kind": kind }, `${kind}: ${KINDS[kind] || kind}`))),
     h("ol", { class: "timeline", id: "timeline" }, events),

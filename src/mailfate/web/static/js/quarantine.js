@@ -2,7 +2,7 @@
 // replayed (parsed again by this version: what now parses becomes facts and leaves) or dismissed.
 import { api, send } from "./api.js";
 import { confirmAction } from "./confirm.js";
-import { fill, h, number, table, time } from "./dom.js";
+import { counted, fill, h, number, table, time } from "./dom.js";
 import { addPanel } from "./panels.js";
 
 let items = [];
@@ -142,5 +142,5 @@ function body(q) {
         pre.textContent = `Could not load the record: ${error.message}`;
       }
     },
-  }, h("summary", {}, `${number(q.size)} bytes`), pre);
+  }, h("summary", {}, counted(q.size, "byte")), pre);
 }

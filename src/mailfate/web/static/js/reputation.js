@@ -1,14 +1,14 @@
 // The reputation gauges: the bounce and complaint rates of the last 7 days against the SES thresholds.
 import { api } from "./api.js";
-import { fill, h, number, percent, when } from "./dom.js";
+import { counted, fill, h, percent, when } from "./dom.js";
 import { addPanel } from "./panels.js";
 
 // The SES thresholds (docs/suppression-and-reputation.md), and how far each gauge's bar reaches.
 const GAUGES = [
   { key: "bounce", title: "Bounce rate", thresholds: [0.05, 0.10], scale: 0.15,
-    detail: (t) => `${number(t.hard_bounces)} hard bounces, ${number(t.sent)} recipients sent` },
+    detail: (t) => `${counted(t.hard_bounces, "hard bounce")}, ${counted(t.sent, "recipient")} sent` },
   { key: "complaint", title: "Complaint rate", thresholds: [0.001, 0.005], scale: 0.0075,
-    detail: (t) => `${number(t.complaints)} complaints, ${number(t.sent)} recipients sent` },
+    detail: (t) => `${counted(t.complaints, "complaint")}, ${counted(t.sent, "recipient")} sent` },
 ];
 const LEVELS = { healthy: "Healthy", under_review: "Under review", pause_risk: "Pause risk" };
 

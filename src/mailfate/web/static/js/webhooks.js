@@ -3,7 +3,7 @@
 // in the settings; its URL is shown as its host only (the rest may be its secret).
 import { api, send } from "./api.js";
 import { confirmAction } from "./confirm.js";
-import { address, badge, fill, h, number, table, time } from "./dom.js";
+import { address, badge, counted, fill, h, number, table, time } from "./dom.js";
 import { addPanel } from "./panels.js";
 
 const panel = {
@@ -44,7 +44,7 @@ addPanel(panel);
 async function redeliver(hook, seqs) {
   const all = seqs === null;
   const yes = await confirmAction({
-    title: all ? `Redeliver ${number(hook.failed)} changes?` : `Redeliver change ${seqs[0]}?`,
+    title: all ? `Redeliver ${counted(hook.failed, "change")}?` : `Redeliver change ${seqs[0]}?`,
     text: `${all ? "Every change given up on for" : "This change goes again to"} webhook ${hook.webhook} (${hook.url})`
       + `${all ? " goes again" : ""}, now, with a new retry window.`,
     yes: all ? "Redeliver all" : "Redeliver",
