@@ -173,6 +173,20 @@ def test_webhook_backlog_is_what_waits_and_since_when(store: Store) -> None:
     assert after.oldest_at is None or after.oldest_at >= backlog.oldest_at
 
 
+def test_a_scrape_numbers_nothing_and_the_webhook_list_counts_what_is_not_numbered(store: Store) -> None:
+    url = "https://hooks.example.net/feed"
+    store.register_webhooks([url])
+    ingest(store, [bounce_event("m-1", ["a@example.com"], "2026-11-20T10:00:00Z", "Permanent", "General")])
+    unnumbered = "SELECT count(*) FROM changes WHERE seq IS NULL"
+    ((waiting,),) = store._read(unnumbered)  # type: ignore[attr-defined]
+    head = store.readings([url]).feed_head
+    assert waiting > 0
+    assert store._read(unnumbered) == [(waiting,)]  # type: ignore[attr-defined]
+    (listed,) = store.webhooks([url])  # GET /api/webhooks: the same head as /metrics
+    assert listed["pending"] == waiting
+    assert store.changes(0, 100)[-1].seq == head
+
+
 def test_configuration_sets_with_series_are_few_and_those_an_alert_may_fire_for(store: Store) -> None:
     """Configuration set names are whatever the sending code says: only those at the alert's minimum volume
     get series, the largest first and at most MAX_CONFIGURATION_SETS, however many there are."""
