@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from mailfate.metrics import FLUSH_SECONDS
 from mailfate.store import Store
-from mailfate.testing import bounce_event, event, sns_envelope
+from mailfate.testing import bounce_event, event, mail, sns_envelope
 
 from .conftest import ingest
 from .support import TOPIC, Server, Signer, post_sns, request
@@ -171,6 +171,50 @@ def test_webhook_backlog_is_what_waits_and_since_when(store: Store) -> None:
     after = store.readings([url]).backlogs[0]
     assert after.pending == len(changes) - 1
     assert after.oldest_at is None or after.oldest_at >= backlog.oldest_at
+
+
+def test_a_scrape_numbers_nothing_and_the_webhook_list_counts_what_is_not_numbered(store: Store) -> None:
+    url = "https://hooks.example.net/feed"
+    store.register_webhooks([url])
+    ingest(store, [bounce_event("m-1", ["a@example.com"], "2026-11-20T10:00:00Z", "Permanent", "General")])
+    unnumbered = "SELECT count(*) FROM changes WHERE seq IS NULL"
+    ((waiting,),) = store._read(unnumbered)  # type: ignore[attr-defined]
+    head = store.readings([url]).feed_head
+    assert waiting > 0
+    assert store._read(unnumbered) == [(waiting,)]  # type: ignore[attr-defined]
+    (listed,) = store.webhooks([url])  # GET /api/webhooks: the same head as /metrics
+    assert listed["pending"] == waiting
+    assert store.changes(0, 100)[-1].seq == head
+
+
+def test_configuration_sets_with_series_are_few_and_those_an_alert_may_fire_for(store: Store) -> None:
+    """Configuration set names are whatever the sending code says: only those at the alert's minimum volume
+    get series, the largest first and at most MAX_CONFIGURATION_SETS, however many there are."""
+    from mailfate.core.alerts import AlertPolicy
+    from mailfate.web.metrics import MAX_CONFIGURATION_SETS, Metrics
+
+    stamp = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    sizes = {f"set-{n:03d}": 3 for n in range(MAX_CONFIGURATION_SETS + 10)}
+    sizes.update({"big": 5, "small": 1})
+    records = []
+    for name, size in sizes.items():
+        to = [f"{name}-{k}@example.com" for k in range(size)]
+        send = event("Send", f"m-{name}", to, stamp)
+        send["mail"] = mail(f"m-{name}", to, sent_at=stamp, configuration_set=name)
+        records.append(send)
+    ingest(store, records)
+    families = {
+        f.name: f
+        for f in text_string_to_metric_families(Metrics(store, AlertPolicy(min_volume=2)).exposition().decode())
+    }
+    shown = [s.labels["configuration_set"] for s in families["mailfate_reputation_recipients"].samples]
+    sets = sorted(name for name in sizes if name.startswith("set-"))
+    assert shown == ["", "big", *sets[: MAX_CONFIGURATION_SETS - 1]]  # all mail, then the largest by size, name
+    assert "small" not in shown  # below the minimum volume: no alert can fire for it
+    assert len(families["mailfate_reputation_rate"].samples) == 2 * len(shown)
+    assert len(families["mailfate_reputation_level"].samples) == 2 * len(shown)
+    assert families["mailfate_reputation_recipients"].samples[0].value == sum(sizes.values())
+    assert families["mailfate_reputation_configuration_sets"].samples[0].value == len(sizes)
 
 
 @pytest.mark.server

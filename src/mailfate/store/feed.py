@@ -121,6 +121,12 @@ def sequence(tx: Transaction, d: sql.Dialect, limit: int) -> int:
     return len(ids)
 
 
+#: The number of the last change, read without numbering anything (a read, for a metrics scrape): the
+#: last numbered one plus those committed and not numbered yet, which :func:`sequence` numbers next, in
+#: one run after it. One statement, so one snapshot on either database. Its cost is the count of those
+#: (about 75 ms a million on SQLite), which stays small wherever the feed is read or a webhook is sent.
+HEAD = "SELECT last + (SELECT count(*) FROM changes WHERE seq IS NULL) FROM change_numbers"
+
 CHANGE_COLUMNS = "seq, kind, at, address, message_id, previous_status, cause, fate, payload"
 
 

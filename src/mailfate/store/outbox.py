@@ -170,7 +170,7 @@ class Outbox:
     def webhooks(self, urls: Sequence[str], problems: int = 20) -> list[dict[str, Any]]:
         """Per URL: how far it is, what waits, and the latest changes that failed or are being retried."""
         found = []
-        ((latest,),) = self._read("SELECT last FROM change_numbers")
+        ((latest,),) = self._read(feed.HEAD)
         for url in urls:
             rows = self._read("SELECT seq, delivered, last_delivered_at FROM webhook_cursors WHERE url = ?", (url,))
             cursor, delivered, last = rows[0] if rows else (0, 0, None)
