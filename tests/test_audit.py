@@ -269,7 +269,7 @@ class TestOperatorActions:
             ("ops", "quarantine_replay", f"quarantine:{good}", {"outcome": "stored"}),
         ]  # what stayed in the quarantine on replay changed nothing, and is not an entry
 
-    def test_redeliver_names_the_url_without_its_password(self, store: Store) -> None:
+    def test_redeliver_names_the_webhook_without_its_secret_parts(self, store: Store) -> None:
         from mailfate.core.audit import Actor
 
         from .test_replay import given_up
@@ -280,7 +280,25 @@ class TestOperatorActions:
         assert store.redeliver(url, None, by.at, by) == seqs
         assert store.redeliver(url, None, by.at, by) == []  # nothing given up any more: no entry
         (entry,) = store.audit().entries
-        assert (entry.action, entry.target, entry.detail) == ("webhook_redeliver", url, {"seqs": seqs})
+        assert (entry.action, entry.target, entry.detail) == (
+            "webhook_redeliver",
+            "http://127.0.0.1:9/…",
+            {"seqs": seqs},
+        )
+
+    @pytest.mark.parametrize(
+        ("url", "shown"),
+        [
+            ("https://hooks.slack.com/services/T000/B000/SECRETxyz", "https://hooks.slack.com/…"),
+            ("http://user:pw@127.0.0.1:8080/hook?token=SECRET", "http://127.0.0.1:8080/…"),
+            ("https://[::1]:9/", "https://[::1]:9/"),
+            ("http://127.0.0.1:notaport/x", "webhook (URL not shown)"),
+        ],
+    )
+    def test_a_webhook_is_named_by_its_host_only(self, url: str, shown: str) -> None:
+        from mailfate.store.audit import webhook_target
+
+        assert webhook_target(url) == shown
 
 
 @pytest.mark.server

@@ -8,6 +8,7 @@ import re
 from abc import abstractmethod
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from mailfate.core.audit import AuditAction, AuditEntry, AuditPage
 from mailfate.core.jsonutil import dumps, loads
@@ -16,7 +17,7 @@ from mailfate.store.listing import decode_cursor, encode_cursor
 from mailfate.store.tx import Transaction
 
 # AuditEntry is part of this module's interface: the store's writers take one.
-__all__ = ["AUDIT_LIMIT", "AUDIT_MAX_LIMIT", "AuditEntry", "AuditQueries", "forget_address", "record"]
+__all__ = ["AUDIT_LIMIT", "AUDIT_MAX_LIMIT", "AuditEntry", "AuditQueries", "forget_address", "record", "webhook_target"]
 
 #: Entries in one page: the default and the most.
 AUDIT_LIMIT, AUDIT_MAX_LIMIT = 50, 1000
@@ -31,6 +32,21 @@ def record(tx: Transaction, entry: AuditEntry) -> None:
         (entry.at, entry.actor, str(entry.action), entry.target, entry.reason,
          dumps(dict(entry.detail)) if entry.detail is not None else None),
     )  # fmt: skip
+
+
+def webhook_target(url: str) -> str:
+    """A webhook as the audit trail names it: its scheme, host and port. Its path, query and user part
+    are often its key (a chat webhook's path is), and the trail is read by every read token."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:  # a port that is not a number, a bracket left open
+        return "webhook (URL not shown)"
+    if not parts.scheme or not host:
+        return "webhook (URL not shown)"
+    shown = (f"[{host}]" if ":" in host else host) + (f":{port}" if port is not None else "")
+    hidden = parts.path.strip("/") or parts.query or parts.fragment
+    return f"{parts.scheme}://{shown}/{'…' if hidden else ''}"
 
 
 def forget_address(tx: Transaction, address: str, replacement: str) -> int:

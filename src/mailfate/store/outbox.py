@@ -17,9 +17,9 @@ from typing import Any
 
 from mailfate.core.audit import Actor, AuditAction
 from mailfate.core.changes import Change
-from mailfate.logs import redact_url
 from mailfate.store import feed, sql
 from mailfate.store.audit import record as record_audit
+from mailfate.store.audit import webhook_target
 from mailfate.store.tx import Transaction
 
 
@@ -164,7 +164,7 @@ class Outbox:
             )
             done = sorted(int(r[0]) for r in rows)
             if by is not None and done:
-                record_audit(tx, by.entry(AuditAction.WEBHOOK_REDELIVER, redact_url(url), {"seqs": done}))
+                record_audit(tx, by.entry(AuditAction.WEBHOOK_REDELIVER, webhook_target(url), {"seqs": done}))
         return done
 
     def webhooks(self, urls: Sequence[str], problems: int = 20) -> list[dict[str, Any]]:
