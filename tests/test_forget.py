@@ -235,8 +235,19 @@ def test_the_key_is_needed_and_must_be_the_same(store_url: str) -> None:
             if policy.erasure_key is None:
                 with pytest.raises(UsageError, match="MAILFATE_ERASURE_KEY"):
                     other.forget(GONE)
+            # A suppression by hand is refused before anything is written, not kept and then failed.
+            at = "2026-11-21T10:00:00.000Z"
+            entry = AuditEntry(at, "ops", AuditAction.SUPPRESS, "new@example.com", "asked")
+            with pytest.raises(ErasureKeyError, match="MAILFATE_ERASURE_KEY"):
+                other.add_action("new@example.com", Action("suppress", at, "asked"), entry)
         finally:
             other.close()
+    keyed = open_store(store_url, policy=Policy(erasure_key=KEY))
+    try:
+        assert keyed.suppression("new@example.com") is None
+        assert keyed.audit(target="new@example.com").entries == []
+    finally:
+        keyed.close()
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
