@@ -259,15 +259,19 @@ class TestOperatorActions:
             Rejected("invalid JSON", b"[", "file", "old.jsonl:5"),
         )
         by = Actor("ops", "2026-11-29T10:00:00.000Z")
-        result = replay_quarantine(store, [good, junk], verifier(signer), by)
-        assert [i.outcome for i in result.items] == ["stored", "kept"]
+        result = replay_quarantine(store, [good, junk, 999999], verifier(signer), by)
+        assert [i.outcome for i in result.items] == ["stored", "kept", "missing"]
         assert store.dismiss_quarantined([junk, other, 999999], by) == [junk, other]
         found = [(e.actor, e.action, e.target, e.detail) for e in store.audit().entries]
         assert found == [
             ("ops", "quarantine_dismiss", f"quarantine:{other}", None),
             ("ops", "quarantine_dismiss", f"quarantine:{junk}", None),
+            ("ops", "quarantine_replay", "quarantine:999999", {"outcome": "missing"}),
+            ("ops", "quarantine_replay", f"quarantine:{junk}", {"outcome": "kept"}),
             ("ops", "quarantine_replay", f"quarantine:{good}", {"outcome": "stored"}),
-        ]  # what stayed in the quarantine on replay changed nothing, and is not an entry
+        ]  # every replay asked for by hand is an entry, whatever came of it
+        replay_quarantine(store, [other], verifier(signer))  # no one asked (no actor): no entry
+        assert len(store.audit().entries) == len(found)
 
     def test_redeliver_names_the_url_without_its_password(self, store: Store) -> None:
         from mailfate.core.audit import Actor
@@ -298,8 +302,9 @@ def test_operator_actions_over_http_name_the_token(servers: Start, store_url: st
     assert call(server, "POST", f"/api/quarantine/{item.id}/replay", ADMIN_SECRET)[1]["outcome"] == "kept"
     assert call(server, "DELETE", f"/api/quarantine/{item.id}", DEFAULT_SECRET)[0] == 200
     entries = call(server, "GET", "/api/audit", READER_SECRET)[1]["entries"]
-    assert [(e["actor"], e["action"], e["target"]) for e in entries] == [
-        ("default", "quarantine_dismiss", f"quarantine:{item.id}")
+    assert [(e["actor"], e["action"], e["target"], e["detail"]) for e in entries] == [
+        ("default", "quarantine_dismiss", f"quarantine:{item.id}", None),
+        ("ops", "quarantine_replay", f"quarantine:{item.id}", {"outcome": "kept"}),
     ]
 
 
@@ -312,8 +317,13 @@ def test_cli_dismiss_is_recorded_as_the_os_user(store_url: str, capsys: pytest.C
         (item,) = store.quarantined()
     finally:
         store.close()
+    assert run(capsys, "quarantine", "replay", str(item.id), "--db", store_url)[0] == 0  # kept: still junk
     assert run(capsys, "quarantine", "dismiss", str(item.id), "--db", store_url)[0] == 0
-    (entry,) = json.loads(run(capsys, "audit", "--json", "--db", store_url)[1])
-    assert (entry["actor"], entry["action"], entry["target"]) == (
-        f"cli:{getpass.getuser()}", "quarantine_dismiss", f"quarantine:{item.id}"
+    dismissed, replayed = json.loads(run(capsys, "audit", "--json", "--db", store_url)[1])
+    user = f"cli:{getpass.getuser()}"
+    assert (dismissed["actor"], dismissed["action"], dismissed["target"]) == (
+        user, "quarantine_dismiss", f"quarantine:{item.id}"
+    )  # fmt: skip
+    assert (replayed["actor"], replayed["action"], replayed["detail"]) == (
+        user, "quarantine_replay", {"outcome": "kept"}
     )  # fmt: skip
