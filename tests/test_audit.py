@@ -65,6 +65,9 @@ class TestStore:
             "reason 5", "reason 3", "reason 1"
         ]  # fmt: skip
         assert [e.reason for e in store.audit(target="u0@example.com").entries] == ["reason 6", "reason 3", "reason 0"]
+        # An address target is found as addresses are everywhere: in any case, with a display name.
+        for asked in ("U0@Example.COM", " <u0@EXAMPLE.com> "):
+            assert [e.reason for e in store.audit(target=asked).entries] == ["reason 6", "reason 3", "reason 0"]
         with pytest.raises(UsageError, match="cursor"):
             store.audit(3, "not-a-cursor")
 
@@ -173,6 +176,8 @@ def test_http_records_the_token_name(servers: Start, store_url: str) -> None:
     assert status == 200
     assert [e["target"] for e in first["entries"]] == ["b@example.com", "a@example.com"]
     assert first["next_cursor"] is None
+    status, upper = call(server, "GET", "/api/audit?target=A%40EXAMPLE.COM", READER_SECRET)
+    assert (status, [e["action"] for e in upper["entries"]]) == (200, ["unsuppress", "suppress"])
     status, first = call(server, "GET", "/api/audit?limit=2", READER_SECRET)
     status, rest = call(server, "GET", f"/api/audit?limit=2&cursor={first['next_cursor']}", READER_SECRET)
     assert [e["actor"] for e in rest["entries"]] == ["ops"]
