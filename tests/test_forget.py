@@ -326,3 +326,28 @@ def test_over_http(servers: Any, tmp_path: Path) -> None:
     again = request(keyed.port, "DELETE", f"/api/recipients/{GONE}", headers=token).json()
     assert not any(again["removed"].values())
     assert not [line for line in (tmp_path / "server.log").read_text().splitlines() if re.search(GONE, line, re.I)]
+
+
+def test_a_reader_delays_the_checkpoint_and_forget_again_completes_it(tmp_path: Path) -> None:
+    """The checkpoint is best effort (docs/privacy.md): a reader holding a snapshot keeps the old pages
+    in the file; once it is done, forgetting again leaves no copy, without a VACUUM."""
+    path = tmp_path / "held.db"
+    store = open_store(f"sqlite:///{path}", policy=Policy(erasure_key=KEY))
+    try:
+        ingest(store, dataset())
+        reader = sqlite3.connect(path, isolation_level=None)
+        try:
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM events").fetchall()  # its snapshot pins the old pages
+            store.forget(GONE)
+            reader.execute("COMMIT")
+            held = [n.read_bytes().lower() for n in (path, Path(f"{path}-wal")) if n.exists()]
+            assert any(GONE.encode() in data for data in held)  # what the docs warn of
+            store.forget(GONE)
+        finally:
+            reader.close()
+    finally:
+        store.close()
+    for name in (path, Path(f"{path}-wal")):
+        if name.exists():
+            assert GONE.encode() not in name.read_bytes().lower(), name
