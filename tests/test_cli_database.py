@@ -28,6 +28,13 @@ READ_COMMANDS = [
     ["quarantine"],
     ["changes"],
 ]
+#: Commands that change records already there: pointed at a database that is not mailfate's, they refuse
+#: it (a typo in --db must not become a new, empty database that "replayed 0 records").
+CHANGE_COMMANDS = [
+    ["quarantine", "replay", "--all"],
+    ["quarantine", "dismiss", "1"],
+    ["webhooks", "redeliver", "http://127.0.0.1:9/hook", "--all"],
+]
 EXE = str(Path(sys.executable).with_name("mailfate"))
 
 
@@ -84,6 +91,59 @@ def test_a_read_command_does_not_create_a_missing_sqlite_file(
     assert err == f"mailfate: no mailfate database at {tmp_path / 'typo.db'} (no such file), " + err.split(", ", 1)[1]
     assert err.endswith(f"create it with: mailfate migrate --db sqlite:///{tmp_path / 'typo.db'}\n")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("argv", CHANGE_COMMANDS, ids=lambda a: "-".join(a[:2]))
+def test_a_change_command_does_not_create_a_missing_sqlite_file(
+    tmp_path: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'typo.db'}"
+    code, out, err = run(capsys, *argv, "--db", url)
+    assert (code, out) == (1, "")
+    assert err == (
+        f"mailfate: no mailfate database at {tmp_path / 'typo.db'} (no such file), and a command that changes "
+        f"what is stored creates none: check --db, or create it with: mailfate migrate --db {url}\n"
+    )
+    assert list(tmp_path.iterdir()) == []  # neither the file nor its writer lock
+
+
+@pytest.mark.parametrize("content", ["empty", "another application's"])
+@pytest.mark.parametrize("argv", CHANGE_COMMANDS, ids=lambda a: "-".join(a[:2]))
+def test_a_change_command_creates_nothing_in_a_database_that_is_not_mailfates(
+    store_url: str, content: str, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    execute(store_url, "CREATE TABLE customers (id INTEGER PRIMARY KEY)")
+    if content == "empty":
+        execute(store_url, "DROP TABLE customers")
+    before = tables(store_url)
+    code, out, err = run(capsys, *argv, "--db", store_url)
+    assert (code, out) == (1, "")
+    assert err.count("\n") == 1
+    assert "is not a mailfate database, and a command that changes what is stored creates nothing in it" in err
+    assert err.endswith(f"mailfate migrate --db {shlex.quote(store_url)}\n")
+    assert tables(store_url) == before
+
+
+@pytest.mark.parametrize("argv", CHANGE_COMMANDS, ids=lambda a: "-".join(a[:2]))
+def test_a_change_command_upgrades_an_older_mailfate_schema(
+    store_url: str, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _older_schema(store_url, behind=1)
+    code, _, err = run(capsys, *argv, "--db", store_url)
+    assert "Traceback" not in err
+    assert "not a mailfate database" not in err
+    assert code in (0, 1)  # nothing to replay, dismiss or redeliver there: said as such
+    assert count(store_url, "schema_migrations") == len(migrations("sqlite" if "sqlite" in store_url else "postgres"))
+
+
+def test_the_library_refuses_to_create_when_asked(tmp_path: Path) -> None:
+    from mailfate.errors import SchemaError
+
+    with pytest.raises(SchemaError, match="no such file"):
+        open_store(f"sqlite:///{tmp_path / 'm.db'}", create=False)
+    assert list(tmp_path.iterdir()) == []
+    open_store(f"sqlite:///{tmp_path / 'm.db'}").close()
+    open_store(f"sqlite:///{tmp_path / 'm.db'}", create=False).close()
 
 
 def test_a_file_that_is_not_sqlite_is_said_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,13 +16,20 @@ from mailfate.store import open_store as _open_store
 
 
 def open_store(
-    url: str | None = None, *, bulk: bool = False, policy: Policy | None = None, migrate: bool = True
+    url: str | None = None,
+    *,
+    bulk: bool = False,
+    policy: Policy | None = None,
+    migrate: bool = True,
+    create: bool = True,
 ) -> Store:
     """Open (and, unless ``migrate=False``, migrate) a store: ``url`` defaults to ``MAILFATE_DB``, else
-    ``sqlite:///mailfate.db``; ``policy`` to the ``MAILFATE_SOFT_BOUNCE_*`` settings.
-    :func:`mailfate.store.open_store` is the same without reading the environment."""
+    ``sqlite:///mailfate.db``; ``policy`` to the ``MAILFATE_SOFT_BOUNCE_*`` settings; ``create=False``
+    refuses a database that is not mailfate's already. :func:`mailfate.store.open_store` is the same
+    without reading the environment."""
     settings = Settings.from_env()
-    return _open_store(url or settings.database_url, bulk=bulk, policy=policy or settings.policy, migrate=migrate)
+    url = url or settings.database_url
+    return _open_store(url, bulk=bulk, policy=policy or settings.policy, migrate=migrate, create=create)
 
 
 def check(store: Store, addresses: str | Iterable[str]) -> list[CheckResult]:

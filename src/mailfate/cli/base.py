@@ -22,8 +22,13 @@ from mailfate.store import Store, open_store
 OK, MISSING, USAGE, CUT_OFF = 0, 1, 2, 141
 
 #: What a command does with the database named by ``--db``: only reads it (never creates or migrates
-#: anything), writes it (may create and migrate), or has no database (``--db`` is accepted and ignored).
-DbUse = Literal["reads", "writes", "none"]
+#: anything); changes records already there (replay, dismiss, redeliver: a database that is not
+#: mailfate's already is refused, never created, and one behind is migrated); writes it (may create and
+#: migrate); or has no database (``--db`` is accepted and ignored).
+DbUse = Literal["reads", "changes", "writes", "none"]
+
+#: The help of ``--db``, wherever it is accepted.
+DB_HELP = "database URL, before or after the command (default: $MAILFATE_DB, else sqlite:///mailfate.db)"
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -42,11 +47,15 @@ def open_db(
 ) -> Store:
     """The store named by ``--db``, else by the settings (``MAILFATE_DB``), with the settings' policy.
 
-    It is migrated only for a command registered with ``db="writes"`` (or when ``writes`` says so): a
-    command that only reads finds mailfate's current schema there, or stops with a SchemaError."""
+    It is migrated only for a command registered with ``db="writes"`` or ``"changes"`` (or when
+    ``writes`` says so), and created only for ``"writes"``: a command that only reads finds mailfate's
+    current schema there, and one that changes records finds a mailfate database, or stops with a
+    SchemaError."""
     settings = settings or Settings.from_env()
-    migrate = getattr(args, "db_use", "reads") == "writes" if writes is None else writes
-    return open_store(args.db or settings.database_url, bulk=bulk, policy=settings.policy, migrate=migrate)
+    use = getattr(args, "db_use", "reads")
+    migrate = use in ("writes", "changes") if writes is None else writes
+    url = args.db or settings.database_url
+    return open_store(url, bulk=bulk, policy=settings.policy, migrate=migrate, create=use != "changes")
 
 
 def cli_actor() -> str:

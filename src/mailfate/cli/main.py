@@ -31,10 +31,8 @@ from mailfate.cli import (
     serve,
     webhooks,
 )
-from mailfate.cli.base import CUT_OFF, MISSING, USAGE, DbUse, Handler, safe
+from mailfate.cli.base import CUT_OFF, DB_HELP, MISSING, USAGE, DbUse, Handler, safe
 from mailfate.errors import MailfateError, SchemaError, StorageError, UsageError
-
-DB_HELP = "database URL, before or after the command (default: $MAILFATE_DB, else sqlite:///mailfate.db)"
 
 
 class _Parser(argparse.ArgumentParser):

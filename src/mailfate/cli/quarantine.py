@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from mailfate.cli import render
-from mailfate.cli.base import MISSING, OK, Command, cli_by, open_db, print_json, safe
+from mailfate.cli.base import DB_HELP, MISSING, OK, Command, cli_by, open_db, print_json, safe
 from mailfate.errors import UsageError
 from mailfate.settings import Settings
 from mailfate.sns.certs import CertificateCache
@@ -37,10 +37,10 @@ def add_commands(command: Command) -> None:
 
 def _action(actions: argparse._SubParsersAction, name: str, handler: object, help: str) -> argparse.ArgumentParser:  # type: ignore[type-arg]
     sub: argparse.ArgumentParser = actions.add_parser(name, help=help, description=help)
-    sub.add_argument("--db", metavar="URL", default=argparse.SUPPRESS, help="database URL (default: $MAILFATE_DB)")
+    sub.add_argument("--db", metavar="URL", default=argparse.SUPPRESS, help=DB_HELP)
     # SUPPRESS: a --json given before the action stays.
     sub.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the API's JSON answer")
-    sub.set_defaults(handler=handler, db_use="writes")
+    sub.set_defaults(handler=handler, db_use="changes")  # on records that are there: never a new database
     return sub
 
 

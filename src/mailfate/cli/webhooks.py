@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Any
 
-from mailfate.cli.base import MISSING, OK, Command, cli_by, open_db, print_json, safe
+from mailfate.cli.base import DB_HELP, MISSING, OK, Command, cli_by, open_db, print_json, safe
 from mailfate.errors import UsageError
 from mailfate.outbound.names import listed, named_webhook, shown_url
 from mailfate.settings import Settings
@@ -27,9 +27,9 @@ def add_commands(command: Command) -> None:
     )
     redeliver.add_argument("seqs", metavar="SEQ", nargs="*", type=_seq, help="the changes (their seq)")
     redeliver.add_argument("--all", action="store_true", help="every change given up on for this webhook")
-    redeliver.add_argument("--db", metavar="URL", default=argparse.SUPPRESS, help="database URL ($MAILFATE_DB)")
+    redeliver.add_argument("--db", metavar="URL", default=argparse.SUPPRESS, help=DB_HELP)
     redeliver.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the API's JSON answer")
-    redeliver.set_defaults(handler=cmd_redeliver, db_use="writes")
+    redeliver.set_defaults(handler=cmd_redeliver, db_use="changes")  # changes that are there: no new database
 
 
 def _seq(text: str) -> int:

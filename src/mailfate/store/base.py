@@ -190,7 +190,12 @@ class Store(Protocol):
 
 
 def open_store(
-    url: str = DEFAULT_URL, *, bulk: bool = False, policy: Policy | None = None, migrate: bool = True
+    url: str = DEFAULT_URL,
+    *,
+    bulk: bool = False,
+    policy: Policy | None = None,
+    migrate: bool = True,
+    create: bool = True,
 ) -> Store:
     """Open the store at ``url``: ``sqlite:///relative.db``, ``sqlite:////abs.db``, ``postgresql://...``.
     ``bulk`` tunes it for loading files rather than for answering requests. ``policy`` is the suppression
@@ -199,7 +204,9 @@ def open_store(
     ``migrate`` (the default) creates mailfate's tables, or brings them up to date. With
     ``migrate=False``, for callers that only read, nothing is created, not even a missing SQLite file:
     a database that is not mailfate's, or is behind this version's schema, raises
-    :class:`~mailfate.errors.SchemaError`. A PostgreSQL server that cannot be reached raises
+    :class:`~mailfate.errors.SchemaError`. With ``create=False`` a database must be mailfate's already (a
+    SQLite file is never created) and raises SchemaError otherwise; ``migrate`` then brings it up to date,
+    for callers that change records that must be there. A PostgreSQL server that cannot be reached raises
     :class:`~mailfate.errors.StorageError` at once, with the server's reason.
 
     Nothing here reads the environment: the command line and the server read the settings and pass
@@ -208,9 +215,9 @@ def open_store(
     if url.startswith("sqlite://"):
         from mailfate.store.sqlite import SQLiteStore
 
-        return SQLiteStore(url, bulk=bulk, policy=policy, migrate=migrate)
+        return SQLiteStore(url, bulk=bulk, policy=policy, migrate=migrate, create=create)
     if url.startswith(("postgresql://", "postgres://")):
         from mailfate.store.postgres import PostgresStore
 
-        return PostgresStore(url, policy=policy, migrate=migrate)
+        return PostgresStore(url, policy=policy, migrate=migrate, create=create)
     raise UsageError(f"unknown database URL {url!r}: expected sqlite:///PATH or postgresql://...")

@@ -2,7 +2,8 @@
 
 A store opened for reading only (``open_store(url, migrate=False)``) applies nothing: it checks that the
 database is mailfate's and fully migrated (:func:`check_schema`), so that a read command pointed at the
-wrong database changes nothing in it (see docs/cli.md, "Which commands may change a database").
+wrong database changes nothing in it (see docs/cli.md, "Which commands may change a database"). One
+opened to change what is there (``create=False``) checks that it is mailfate's, then upgrades it.
 """
 
 from __future__ import annotations
@@ -44,14 +45,24 @@ def apply_migrations(tx: Transaction, dialect: str, now_sql: str, after: AfterMi
             tx.execute(f"INSERT INTO schema_migrations VALUES (?, {now_sql})", (name,))
 
 
-def check_schema(applied: Collection[str] | None, dialect: str, where: str, url: str) -> None:
+#: Who refuses to create a database, in the errors that say so: a store opened for reading only, or
+#: one opened to change records that must already be there (``open_store(..., create=False)``).
+READER, CHANGER = "a command that only reads", "a command that changes what is stored"
+
+
+def check_schema(
+    applied: Collection[str] | None, dialect: str, where: str, url: str, *, upgrades: bool = False
+) -> None:
     """Raise :class:`SchemaError` unless every shipped migration is among ``applied`` (None: the database
-    has no ``schema_migrations`` table at all). One line each, naming what to run, with ``url``."""
+    has no ``schema_migrations`` table at all); with ``upgrades``, unless mailfate's first one is (the
+    caller brings the rest). One line each, naming what to run, with ``url``."""
     if applied is None or FIRST not in applied:
         raise SchemaError(
-            f"{where} is not a mailfate database, and a command that only reads creates nothing in it: "
+            f"{where} is not a mailfate database, and {CHANGER if upgrades else READER} creates nothing in it: "
             f"check --db, or create mailfate's tables there with: {migrate_command(url)}"
         )
+    if upgrades:
+        return
     behind = [name for name, _ in migrations(dialect) if name not in applied]
     if behind:
         raise SchemaError(

@@ -120,18 +120,25 @@ class _Transaction:
 class PostgresStore(SqlStore):
     dialect = sql.POSTGRES
 
-    def __init__(self, url: str, max_connections: int = 8, policy: Policy | None = None, migrate: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        max_connections: int = 8,
+        policy: Policy | None = None,
+        migrate: bool = True,
+        create: bool = True,
+    ) -> None:
         self.url = url
         self.policy = policy or Policy()
         # One plain connection first: it fails at once with the server's own reason (refused, no such
         # database or role), where the pool would log a warning per retry until its timeout.
         with _storage_errors("cannot connect to PostgreSQL"), _connect(url) as first:
             where = f"PostgreSQL database {first.info.dbname} on {first.info.host}:{first.info.port}"
+            if not (migrate and create):
+                check_schema(_applied(first), "postgres", where, url, upgrades=migrate)
             if migrate:
                 with first.transaction():
                     self._migrate(_Transaction(first), where)
-            else:
-                check_schema(_applied(first), "postgres", where, url)
         with _storage_errors("cannot connect to PostgreSQL"):
             self._pool = ConnectionPool(
                 url, min_size=1, max_size=max_connections, open=False, timeout=10, kwargs={"autocommit": True}

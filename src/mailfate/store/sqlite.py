@@ -20,7 +20,7 @@ from mailfate.core.suppression import Policy
 from mailfate.errors import SchemaError, StorageBusy, StorageError, UnstorableData, UsageError
 from mailfate.store import sql
 from mailfate.store.common import SqlStore
-from mailfate.store.migrate import apply_migrations, check_schema, migrate_command
+from mailfate.store.migrate import CHANGER, READER, apply_migrations, check_schema, migrate_command
 
 
 def sqlite_path(url: str) -> str:
@@ -121,7 +121,9 @@ class _Transaction:
 class SQLiteStore(SqlStore):
     dialect = sql.SQLITE
 
-    def __init__(self, url: str, bulk: bool = False, policy: Policy | None = None, migrate: bool = True) -> None:
+    def __init__(
+        self, url: str, bulk: bool = False, policy: Policy | None = None, migrate: bool = True, create: bool = True
+    ) -> None:
         self.url = url
         self.bulk = bulk
         self.policy = policy or Policy()
@@ -131,8 +133,9 @@ class SQLiteStore(SqlStore):
             parent = Path(self.path).parent
             if not parent.exists():
                 raise StorageError(f"cannot open {self.path}: folder {parent} does not exist")
-            if not migrate:
-                self._check_schema()  # before anything below creates the file, its WAL or its lock
+            if not (migrate and create):
+                # Before anything below creates the file, its WAL or its lock.
+                self._check_schema(upgrades=migrate)
             self._write_lock = _WriterLock(self.path, BULK_WRITE_WAIT if bulk else WRITE_WAIT)
             try:
                 self._writer = self._connect()
@@ -212,12 +215,13 @@ class SQLiteStore(SqlStore):
             apply_migrations(tx, "sqlite", "datetime('now')", self._after_migration, self.path)
             self._after_migrations(tx)
 
-    def _check_schema(self) -> None:
-        """Raise SchemaError unless the file exists and holds mailfate's current schema; create nothing."""
+    def _check_schema(self, upgrades: bool) -> None:
+        """Raise SchemaError unless the file exists and holds mailfate's current schema (with ``upgrades``,
+        any mailfate schema: the caller migrates it); create nothing."""
         if not Path(self.path).is_file():
             raise SchemaError(
-                f"no mailfate database at {self.path} (no such file), and a command that only reads creates "
-                f"none: check --db, or create it with: {migrate_command(self.url)}"
+                f"no mailfate database at {self.path} (no such file), and {CHANGER if upgrades else READER} "
+                f"creates none: check --db, or create it with: {migrate_command(self.url)}"
             )
         applied: list[str] | None = None
         try:
@@ -231,7 +235,7 @@ class SQLiteStore(SqlStore):
             raise  # locked, unreadable: a storage error, said as such by _storage_errors
         except sqlite3.DatabaseError as exc:  # "file is not a database"
             raise SchemaError(f"{self.path} is not a mailfate database: {exc}") from exc
-        check_schema(applied, "sqlite", self.path, self.url)
+        check_schema(applied, "sqlite", self.path, self.url, upgrades=upgrades)
 
     def close(self) -> None:
         writer = getattr(self, "_writer", None)  # None when opening failed half way
