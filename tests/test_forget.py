@@ -266,6 +266,13 @@ def test_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeyp
     assert err.count("\n") == 1
     assert "MAILFATE_ERASURE_KEY" in err
     monkeypatch.setenv("MAILFATE_ERASURE_KEY", KEY.decode())
+    # A --db that names no database is refused, not created empty with "nothing stored about ... any more".
+    typo = tmp_path / "typo.db"
+    code, out, err = run(capsys, "forget", TARGET, "--db", f"sqlite:///{typo}")
+    assert (code, out) == (1, "")
+    assert err.startswith(f"mailfate: no mailfate database at {typo} (no such file)")
+    assert err.count("\n") == 1
+    assert not list(tmp_path.glob("typo.db*"))
     code, out, err = run(capsys, "forget", TARGET, "--db", db)
     assert code == 0, err
     assert out.startswith(f"forgot {GONE}: ")
