@@ -65,6 +65,9 @@ class TestStore:
             "reason 5", "reason 3", "reason 1"
         ]  # fmt: skip
         assert [e.reason for e in store.audit(target="u0@example.com").entries] == ["reason 6", "reason 3", "reason 0"]
+        # An address target is found as addresses are everywhere: in any case, with a display name.
+        for asked in ("U0@Example.COM", " <u0@EXAMPLE.com> "):
+            assert [e.reason for e in store.audit(target=asked).entries] == ["reason 6", "reason 3", "reason 0"]
         with pytest.raises(UsageError, match="cursor"):
             store.audit(3, "not-a-cursor")
 
@@ -173,6 +176,8 @@ def test_http_records_the_token_name(servers: Start, store_url: str) -> None:
     assert status == 200
     assert [e["target"] for e in first["entries"]] == ["b@example.com", "a@example.com"]
     assert first["next_cursor"] is None
+    status, upper = call(server, "GET", "/api/audit?target=A%40EXAMPLE.COM", READER_SECRET)
+    assert (status, [e["action"] for e in upper["entries"]]) == (200, ["unsuppress", "suppress"])
     status, first = call(server, "GET", "/api/audit?limit=2", READER_SECRET)
     status, rest = call(server, "GET", f"/api/audit?limit=2&cursor={first['next_cursor']}", READER_SECRET)
     assert [e["actor"] for e in rest["entries"]] == ["ops"]
@@ -259,15 +264,19 @@ class TestOperatorActions:
             Rejected("invalid JSON", b"[", "file", "old.jsonl:5"),
         )
         by = Actor("ops", "2026-11-29T10:00:00.000Z")
-        result = replay_quarantine(store, [good, junk], verifier(signer), by)
-        assert [i.outcome for i in result.items] == ["stored", "kept"]
+        result = replay_quarantine(store, [good, junk, 999999], verifier(signer), by)
+        assert [i.outcome for i in result.items] == ["stored", "kept", "missing"]
         assert store.dismiss_quarantined([junk, other, 999999], by) == [junk, other]
         found = [(e.actor, e.action, e.target, e.detail) for e in store.audit().entries]
         assert found == [
             ("ops", "quarantine_dismiss", f"quarantine:{other}", None),
             ("ops", "quarantine_dismiss", f"quarantine:{junk}", None),
+            ("ops", "quarantine_replay", "quarantine:999999", {"outcome": "missing"}),
+            ("ops", "quarantine_replay", f"quarantine:{junk}", {"outcome": "kept"}),
             ("ops", "quarantine_replay", f"quarantine:{good}", {"outcome": "stored"}),
-        ]  # what stayed in the quarantine on replay changed nothing, and is not an entry
+        ]  # every replay asked for by hand is an entry, whatever came of it
+        replay_quarantine(store, [other], verifier(signer))  # no one asked (no actor): no entry
+        assert len(store.audit().entries) == len(found)
 
     def test_redeliver_names_the_webhook_without_its_secret_parts(self, store: Store) -> None:
         from mailfate.core.audit import Actor
@@ -316,8 +325,9 @@ def test_operator_actions_over_http_name_the_token(servers: Start, store_url: st
     assert call(server, "POST", f"/api/quarantine/{item.id}/replay", ADMIN_SECRET)[1]["outcome"] == "kept"
     assert call(server, "DELETE", f"/api/quarantine/{item.id}", DEFAULT_SECRET)[0] == 200
     entries = call(server, "GET", "/api/audit", READER_SECRET)[1]["entries"]
-    assert [(e["actor"], e["action"], e["target"]) for e in entries] == [
-        ("default", "quarantine_dismiss", f"quarantine:{item.id}")
+    assert [(e["actor"], e["action"], e["target"], e["detail"]) for e in entries] == [
+        ("default", "quarantine_dismiss", f"quarantine:{item.id}", None),
+        ("ops", "quarantine_replay", f"quarantine:{item.id}", {"outcome": "kept"}),
     ]
 
 
@@ -330,8 +340,13 @@ def test_cli_dismiss_is_recorded_as_the_os_user(store_url: str, capsys: pytest.C
         (item,) = store.quarantined()
     finally:
         store.close()
+    assert run(capsys, "quarantine", "replay", str(item.id), "--db", store_url)[0] == 0  # kept: still junk
     assert run(capsys, "quarantine", "dismiss", str(item.id), "--db", store_url)[0] == 0
-    (entry,) = json.loads(run(capsys, "audit", "--json", "--db", store_url)[1])
-    assert (entry["actor"], entry["action"], entry["target"]) == (
-        f"cli:{getpass.getuser()}", "quarantine_dismiss", f"quarantine:{item.id}"
+    dismissed, replayed = json.loads(run(capsys, "audit", "--json", "--db", store_url)[1])
+    user = f"cli:{getpass.getuser()}"
+    assert (dismissed["actor"], dismissed["action"], dismissed["target"]) == (
+        user, "quarantine_dismiss", f"quarantine:{item.id}"
+    )  # fmt: skip
+    assert (replayed["actor"], replayed["action"], replayed["detail"]) == (
+        user, "quarantine_replay", {"outcome": "kept"}
     )  # fmt: skip

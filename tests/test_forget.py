@@ -235,8 +235,19 @@ def test_the_key_is_needed_and_must_be_the_same(store_url: str) -> None:
             if policy.erasure_key is None:
                 with pytest.raises(UsageError, match="MAILFATE_ERASURE_KEY"):
                     other.forget(GONE)
+            # A suppression by hand is refused before anything is written, not kept and then failed.
+            at = "2026-11-21T10:00:00.000Z"
+            entry = AuditEntry(at, "ops", AuditAction.SUPPRESS, "new@example.com", "asked")
+            with pytest.raises(ErasureKeyError, match="MAILFATE_ERASURE_KEY"):
+                other.add_action("new@example.com", Action("suppress", at, "asked"), entry)
         finally:
             other.close()
+    keyed = open_store(store_url, policy=Policy(erasure_key=KEY))
+    try:
+        assert keyed.suppression("new@example.com") is None
+        assert keyed.audit(target="new@example.com").entries == []
+    finally:
+        keyed.close()
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -255,6 +266,13 @@ def test_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeyp
     assert err.count("\n") == 1
     assert "MAILFATE_ERASURE_KEY" in err
     monkeypatch.setenv("MAILFATE_ERASURE_KEY", KEY.decode())
+    # A --db that names no database is refused, not created empty with "nothing stored about ... any more".
+    typo = tmp_path / "typo.db"
+    code, out, err = run(capsys, "forget", TARGET, "--db", f"sqlite:///{typo}")
+    assert (code, out) == (1, "")
+    assert err.startswith(f"mailfate: no mailfate database at {typo} (no such file)")
+    assert err.count("\n") == 1
+    assert not list(tmp_path.glob("typo.db*"))
     code, out, err = run(capsys, "forget", TARGET, "--db", db)
     assert code == 0, err
     assert out.startswith(f"forgot {GONE}: ")
@@ -315,3 +333,28 @@ def test_over_http(servers: Any, tmp_path: Path) -> None:
     again = request(keyed.port, "DELETE", f"/api/recipients/{GONE}", headers=token).json()
     assert not any(again["removed"].values())
     assert not [line for line in (tmp_path / "server.log").read_text().splitlines() if re.search(GONE, line, re.I)]
+
+
+def test_a_reader_delays_the_checkpoint_and_forget_again_completes_it(tmp_path: Path) -> None:
+    """The checkpoint is best effort (docs/privacy.md): a reader holding a snapshot keeps the old pages
+    in the file; once it is done, forgetting again leaves no copy, without a VACUUM."""
+    path = tmp_path / "held.db"
+    store = open_store(f"sqlite:///{path}", policy=Policy(erasure_key=KEY))
+    try:
+        ingest(store, dataset())
+        reader = sqlite3.connect(path, isolation_level=None)
+        try:
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM events").fetchall()  # its snapshot pins the old pages
+            store.forget(GONE)
+            reader.execute("COMMIT")
+            held = [n.read_bytes().lower() for n in (path, Path(f"{path}-wal")) if n.exists()]
+            assert any(GONE.encode() in data for data in held)  # what the docs warn of
+            store.forget(GONE)
+        finally:
+            reader.close()
+    finally:
+        store.close()
+    for name in (path, Path(f"{path}-wal")):
+        if name.exists():
+            assert GONE.encode() not in name.read_bytes().lower(), name

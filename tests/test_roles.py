@@ -45,7 +45,7 @@ class TestTokenList:
             ("ops:admin", "must be name:scope:token"),
             (":admin:x", "must be name:scope:token"),
             ("ops::x", "must be name:scope:token"),
-            ("ops:write:secret-x", "scope must be read or admin, not 'write'"),
+            ("ops:write:secret-x", "entry 1: scope must be read or admin (the second part)"),
             ("a:read:same-secret,b:admin:same-secret", "tokens 'a' and 'b' have the same secret"),
             ("a:read:one-secret,a:admin:two-secret", "the name 'a' is given to more than one token"),
             ("a b:read:x", "a name is letters"),
@@ -55,6 +55,13 @@ class TestTokenList:
         with pytest.raises(TokenListError, match=re.escape(says)) as caught:
             parse_tokens(raw)
         assert "secret" not in str(caught.value).replace("same secret", "")
+
+    @pytest.mark.parametrize("raw", ["s3cr3tT0kenValue", "ops:s3cr3tT0kenValue:admin", "s3cr3tT0kenValue:admin"])
+    def test_a_malformed_entry_is_named_by_position_only(self, raw: str) -> None:
+        # A bare token, or parts in the wrong order: the message must not carry what may be the secret.
+        with pytest.raises(TokenListError, match=r"^entry 2\b") as caught:
+            parse_tokens(f"ok:read:fine-secret, {raw}")
+        assert "s3cr3t" not in str(caught.value).lower()
 
     def test_settings_put_the_single_token_first_as_default_admin(self) -> None:
         settings = Settings.from_env(TOKENS)

@@ -38,6 +38,11 @@ def test_a_read_token_sees_no_write_control(servers: Start, seeded: Any, page_fo
     assert reader.locator("#quarantine-panel button:visible", has_text="Replay").count() == 0
     assert reader.locator("#quarantine-panel button:visible", has_text="Dismiss").count() == 0
     assert reader.locator("#quarantine-panel input.pick:visible").count() == 0
+    # Nor the column that holds them: its heading and its empty cells go with the checkboxes.
+    assert reader.locator("#quarantine th:visible", has_text="Select").count() == 0
+    assert reader.locator("#quarantine td.select:visible").count() == 0
+    headings = reader.locator("#quarantine thead th:visible").all_inner_texts()
+    assert headings[:2] == ["Received", "Source"]
 
     admin = page_for(server, path="/#view=suppressions")
     sign_in(admin, "admin-secret-0123")
@@ -48,6 +53,8 @@ def test_a_read_token_sees_no_write_control(servers: Start, seeded: Any, page_fo
     admin.click("#views a[data-view='quarantine']")
     admin.wait_for_selector("#quarantine tbody tr")
     assert admin.locator("#quarantine-replay-all").is_visible()
+    assert admin.locator("#quarantine th", has_text="Select").is_visible()
+    assert admin.locator("#quarantine td.select input.pick").first.is_visible()
 
 
 def test_the_audit_panel_shows_who_did_what_and_why(servers: Start, seeded: Any, page_for: Any) -> None:
@@ -74,6 +81,13 @@ def test_the_audit_panel_shows_who_did_what_and_why(servers: Start, seeded: Any,
     added = rows.nth(1).inner_text()
     assert "someone@example.org" in added
     assert "(no reason given)" in added
+    # "Who" reads like its neighbours: the same font and size, on the same baseline.
+    cells = rows.nth(0).locator("td")
+    style = (
+        "(c) => { const text = document.createRange(); text.selectNodeContents(c); const s = getComputedStyle(c);"
+        " return [s.fontFamily, s.fontSize, Math.round(text.getClientRects()[0].bottom)]; }"
+    )
+    assert cells.nth(1).evaluate(style) == cells.nth(2).evaluate(style)
     page.select_option("#audit-action", "unsuppress")
     page.wait_for_selector("#audit tr[data-action='suppress']", state="detached")  # the server filtered
     assert page.locator("#audit tbody tr").count() == 1

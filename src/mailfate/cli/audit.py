@@ -17,7 +17,7 @@ def add_commands(command: Command) -> None:
     shown = f"entries shown, 1 to {AUDIT_MAX_LIMIT} (default {AUDIT_LIMIT})"
     audit.add_argument("--limit", type=_limit, default=AUDIT_LIMIT, help=shown)
     audit.add_argument("--action", type=_action, help=", ".join(a.value for a in AuditAction))
-    audit.add_argument("--target", help="only actions on this target (an address, exact)")
+    audit.add_argument("--target", help="only actions on this target (an address in any case; else exact)")
 
 
 def _limit(raw: str) -> int:

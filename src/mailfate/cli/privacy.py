@@ -16,7 +16,7 @@ from mailfate.settings import Settings
 
 def add_commands(command: Command) -> None:
     forget = command("forget", cmd_forget, "erase everything stored about an address; if suppressed, it stays "
-                     "suppressed under a keyed hash", db="writes")  # fmt: skip
+                     "suppressed under a keyed hash", db="changes")  # fmt: skip
     forget.add_argument("address", metavar="ADDRESS", help="the email address to erase, in any letter case")
     forget.add_argument("--json", action="store_true", help="print the object DELETE /api/recipients/{address} returns")
     forget.add_argument("--reason", default=None, help="why (kept in the audit trail, without the address)")

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from mailfate.core.addresses import normalize_address
+
 
 class AuditAction(StrEnum):
     #: An address suppressed by hand.
@@ -101,3 +103,12 @@ def parse_action(raw: str) -> AuditAction:
     except ValueError:
         known = ", ".join(a.value for a in AuditAction)
         raise ValueError(f"action must be one of {known}, not {raw!r}") from None
+
+
+def target_key(raw: str) -> str:
+    """A target asked for, as entries record it: an address in any letter case, or with a display name,
+    is the normalized address (as everywhere else); a URL, a quarantine id, a keyed hash, as given."""
+    text = raw.strip()
+    if "@" in text and "://" not in text:
+        return normalize_address(text)
+    return text

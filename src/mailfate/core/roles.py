@@ -54,13 +54,14 @@ def parse_tokens(raw: str) -> tuple[ApiToken, ...]:
         name, _, rest = entry.partition(":")
         scope, _, secret = rest.partition(":")
         name, scope = name.strip(), scope.strip().lower()
-        where = f"entry {position}" + (f" ({name!r})" if name and set(name) <= _NAME_CHARS else "")
+        # By position only: a malformed entry may be a bare secret, or have its parts in the wrong order.
+        where = f"entry {position}"
         if not name or not scope or not secret:
             raise TokenListError(f"{where} must be name:scope:token, with none of the three empty")
         if not set(name) <= _NAME_CHARS:
             raise TokenListError(f"{where}: a name is letters, digits and . _ - @ only")
         if scope not in {s.value for s in Scope}:
-            raise TokenListError(f"{where}: scope must be read or admin, not {scope!r}")
+            raise TokenListError(f"{where}: scope must be read or admin (the second part)")
         found.append(ApiToken(name, Scope(scope), secret))
     check_distinct(found)
     return tuple(found)

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mailfate.core.audit import Actor
+from mailfate.core.audit import Actor, AuditAction
 from mailfate.core.model import Record, Rejected
 from mailfate.core.timestamps import parse_timestamp
 from mailfate.errors import RecordConflict, RecordRace, SignatureInvalid, UnstorableData
@@ -71,8 +71,8 @@ class RequireSignature:
 def replay_quarantine(
     store: Store, ids: Sequence[int] | None, verifier: Verifier, by: Actor | None = None
 ) -> ReplayResult:
-    """Replay the quarantined records ``ids`` (every one when None), in order. Each one that leaves the
-    quarantine is recorded in the audit trail as done ``by`` this actor, with it."""
+    """Replay the quarantined records ``ids`` (every one when None), in order. Each one is recorded in the
+    audit trail as done ``by`` this actor, with its outcome."""
     result = ReplayResult()
     for item_id in _every(store) if ids is None else ids:
         result.items.append(replay_one(store, item_id, verifier, by))
@@ -80,6 +80,16 @@ def replay_quarantine(
 
 
 def replay_one(store: Store, item_id: int, verifier: Verifier, by: Actor | None = None) -> Replayed:
+    """Replay one record. A replay asked for by hand (``by``) is in the audit trail whatever its outcome:
+    a record that leaves the quarantine in the transaction that releases it, one kept or missing here."""
+    replayed = _replay(store, item_id, verifier, by)
+    if by is not None and replayed.outcome in (KEPT, MISSING):
+        target = f"quarantine:{item_id}"
+        store.record_audit(by.entry(AuditAction.QUARANTINE_REPLAY, target, {"outcome": replayed.outcome}))
+    return replayed
+
+
+def _replay(store: Store, item_id: int, verifier: Verifier, by: Actor | None) -> Replayed:
     item = store.quarantined_item(item_id)
     if item is None:
         return Replayed(item_id, MISSING, "not in the quarantine")

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from mailfate.core.audit import AuditAction, AuditEntry, AuditPage
+from mailfate.core.audit import AuditAction, AuditEntry, AuditPage, target_key
 from mailfate.core.jsonutil import dumps, loads
 from mailfate.errors import UsageError
 from mailfate.store.listing import decode_cursor, encode_cursor
@@ -92,7 +92,7 @@ class AuditQueries:
         target: str | None = None,
     ) -> AuditPage:
         """A page of the trail, newest first, after ``cursor`` (a page's ``next_cursor``); only the
-        entries of ``action`` and of ``target`` (exact) when given."""
+        entries of ``action`` and of ``target`` (exact; an address in any letter case) when given."""
         where: list[str] = []
         args: list[object] = []
         if cursor is not None:
@@ -103,7 +103,7 @@ class AuditQueries:
             args.append(str(action))
         if target is not None:
             where.append("target = ?")
-            args.append(target)
+            args.append(target_key(target))
         statement = f"SELECT {_COLUMNS} FROM audit"
         if where:
             statement += " WHERE " + " AND ".join(where)

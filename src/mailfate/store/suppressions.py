@@ -267,6 +267,9 @@ class SuppressionQueries:
         from mailfate.store.audit import record  # the audit trail's writer: this method alone needs it
 
         with self._transaction() as tx:
+            # Before anything is written: without the erasure key the refresh below cannot tell whether the
+            # address was erased while suppressed, and the command would fail after its suppression was kept.
+            kept.check_key(tx.execute, self.policy.erasure_key)
             if audit is not None:
                 record(tx, audit)
             tx.execute(

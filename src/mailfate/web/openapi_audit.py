@@ -40,7 +40,7 @@ PATHS: dict[str, Any] = {
                 _query("limit", "1 to 1000, default 50", {"type": "integer", "minimum": 1, "maximum": 1000}),
                 _query("cursor", "next_cursor of the previous page"),
                 _query("action", "only this action", {"type": "string", "enum": _ACTIONS}),
-                _query("target", "only actions on this target (an address, exact, as recorded)"),
+                _query("target", "only actions on this target: an address in any letter case, else exact"),
             ],
             "responses": {"200": _json(ref("AuditPage"), "a page of the trail"), **_ERRORS},
         }

@@ -61,7 +61,7 @@ function draw() {
   fill("audit",
     h("div", { class: "table-wrap" }, table(["When", "Who", "Action", "On", "Why"],
       entries.map((e) => h("tr", { "data-id": e.id, "data-action": e.action },
-        h("td", { class: "nowrap" }, time(e.at)), h("td", { class: "mono" }, e.actor),
+        h("td", { class: "nowrap" }, time(e.at)), h("td", { class: "actor" }, e.actor),
         h("td", {}, e.action.replace("_", " ")),
         h("td", { class: "address-cell" }, e.target, detail(e) ? h("span", { class: "hint" }, ` (${detail(e)})`) : ""),
         h("td", { class: "reason" }, e.reason))),

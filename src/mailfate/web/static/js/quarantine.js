@@ -26,9 +26,9 @@ const panel = {
     document.getElementById("quarantine-replay-all").disabled = !items.length;
     selectionChanged();
     fill("quarantine", h("div", { class: "table-wrap" }, table(
-      [{ text: "Select", class: "select" }, "Received", "Source", "Reason", "Record", { text: "", class: "actions" }],
+      [{ text: "Select", class: "select admin-only" }, "Received", "Source", "Reason", "Record", { text: "", class: "actions" }],
       items.map((q) => h("tr", { "data-id": q.id },
-        h("td", { class: "select" }, h("input", { type: "checkbox", class: "pick admin-only", value: q.id,
+        h("td", { class: "select admin-only" }, h("input", { type: "checkbox", class: "pick", value: q.id,
           "aria-label": `Select record ${q.id}`, onchange: selectionChanged })),
         h("td", { class: "nowrap" }, time(q.received_at)),
         h("td", {}, q.source, q.authenticated ? "" : h("span", { class: "hint" }, " (unsigned)")),
