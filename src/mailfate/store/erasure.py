@@ -4,8 +4,10 @@ Everything of the address goes: its events and fates, its search terms, the chan
 deliveries about it, its suppressions added or lifted by hand, the quarantined records that name it.
 What it shares with other recipients stays for them with the address replaced by ``[erased]``: the raw
 records and the mail object (destination, headers, subject) of its messages, and any text of their
-events and fates that names it. A message left with no recipient goes whole. The figures per message
-and per day lose its counts, as if it had never been sent to.
+events, fates and changes that names it; so do the free texts about other addresses that name it (a
+suppression's reason typed by hand, in the list and in the change feed). A message left with no
+recipient goes whole. The figures per message and per day lose its counts, as if it had never been
+sent to.
 
 If the address was suppressed, the suppression in force is kept under the address's keyed hash
 (:mod:`.kept`), so that a check, a lookup or a later event still finds it suppressed, without the
@@ -39,7 +41,17 @@ from mailfate.store.tx import Run, Transaction, chunks, marks
 #: Rows read per step of a scan: memory stays flat however large the table.
 SCAN = 1000
 #: Text columns of a fate that may quote the address (a diagnostic code, a feedback report).
-_FATE_TEXTS = ("bounce", "complaint_info", "delay", "bounce_reason", "complaint_reason")
+_FATE_TEXTS = (
+    *("bounce", "complaint_info", "delay", "bounce_reason", "complaint_reason"),
+    *("bounce_rank", "complaint_rank", "delay_rank"),  # a rank holds its text too (the merge compares it)
+)
+#: Free text about OTHER addresses or messages that may name the address (a reason typed by hand, a
+#: diagnostic quoted in a change): (table, key column, text columns), found by a scan of the table.
+_FREE_TEXTS = (
+    ("changes", "id", ("fate", "payload")),
+    ("suppression_state", "address", ("payload",)),
+    ("suppression_actions", "id", ("reason",)),
+)
 _MESSAGE_TEXTS = ("source", "from_addresses", "subject", "destination", "tags", "headers")
 
 
@@ -146,6 +158,8 @@ class ErasureQueries:
         _count(tx, "DELETE FROM kept_suppressions WHERE address = ?", (address,))
         for chunk in chunks(message_ids):
             self._redact_messages(tx, chunk, found, erasure)
+        for table, key_column, texts in _FREE_TEXTS:
+            _redact_free_text(tx, table, key_column, texts, address, found)
 
         if message_ids:
             insights.apply(tx, counted, insights.contributions(tx, d, message_ids))
@@ -194,6 +208,30 @@ class ErasureQueries:
                     f"UPDATE recipients SET {sets} WHERE message_id = ? AND address = ?",
                     (*(redact(t, found) if t else t for t in texts), message_id, other),
                 )
+        # Their changes (another recipient's fate after a bounce quoting the address), in any escaped form.
+        rows = tx.execute(f"SELECT id, fate, payload FROM changes WHERE message_id IN ({marks(kept_ids)})", kept_ids)
+        tx.executemany(
+            "UPDATE changes SET fate = ?, payload = ? WHERE id = ?",
+            [(redact(f, found) if f else f, redact(p, found) if p else p, i) for i, f, p in rows
+             if mentions(f, found) or mentions(p, found)],
+        )  # fmt: skip
+
+
+def _redact_free_text(
+    tx: Transaction, table: str, key_column: str, texts: tuple[str, ...], address: str, found: re.Pattern[str]
+) -> None:
+    """Rewrite the rows of ``table`` whose texts name the address, in any case. The database picks the
+    rows holding its local part (so an escaped ``@`` or domain is caught too); the pattern decides."""
+    local = address.rsplit("@", 1)[0]
+    like = "%" + local.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
+    where = " OR ".join(f"lower({c}) LIKE ? ESCAPE '!'" for c in texts)
+    rows = tx.execute(f"SELECT {key_column}, {', '.join(texts)} FROM {table} WHERE {where}", (like,) * len(texts))
+    sets = ", ".join(f"{c} = ?" for c in texts)
+    tx.executemany(
+        f"UPDATE {table} SET {sets} WHERE {key_column} = ?",
+        [(*(redact(t, found) if t else t for t in values), key) for key, *values in rows
+         if any(mentions(t, found) for t in values)],
+    )  # fmt: skip
 
 
 def _messages_of(tx: Transaction, address: str) -> list[str]:
