@@ -71,6 +71,7 @@ def test_replay_and_dismiss_from_the_page(
     assert overflow(page) == []
     page.screenshot(path=str(tmp_path / "quarantine.png"), full_page=True)
 
+    assert page.locator(f"#quarantine tr[data-id='{replayable}'] td.id").inner_text() == f"#{replayable}"
     page.get_by_role("button", name=f"Replay record {replayable}").click()
     page.wait_for_selector(f"#quarantine tr[data-id='{replayable}']", state="detached")
     assert "now facts" in page.locator("#quarantine-status").inner_text()
@@ -97,6 +98,8 @@ def test_replay_and_dismiss_from_the_page(
     page.wait_for_selector("#quarantine:has-text('Nothing in quarantine.')")
     assert quarantined(url) == []
     assert page.locator("#quarantine-replay-all").is_disabled()
+    assert selected.inner_text() == "Dismiss selected"  # not the count of rows that have gone
+    assert selected.is_disabled()
     assert overflow(page) == []
 
 

@@ -24,12 +24,12 @@ const panel = {
   async load() {
     items = await api("/api/quarantine?limit=50");
     document.getElementById("quarantine-replay-all").disabled = !items.length;
-    selectionChanged();
     fill("quarantine", h("div", { class: "table-wrap" }, table(
-      [{ text: "Select", class: "select admin-only" }, "Received", "Source", "Reason", "Record", { text: "", class: "actions" }],
+      [{ text: "Select", class: "select admin-only" }, "#", "Received", "Source", "Reason", "Record", { text: "", class: "actions" }],
       items.map((q) => h("tr", { "data-id": q.id },
         h("td", { class: "select admin-only" }, h("input", { type: "checkbox", class: "pick", value: q.id,
           "aria-label": `Select record ${q.id}`, onchange: selectionChanged })),
+        h("td", { class: "nowrap id" }, `#${q.id}`),  // the number the status line, the CLI and the API use
         h("td", { class: "nowrap" }, time(q.received_at)),
         h("td", {}, q.source, q.authenticated ? "" : h("span", { class: "hint" }, " (unsigned)")),
         h("td", { class: "reason" }, q.reason), h("td", { class: "record" }, body(q)),
@@ -39,6 +39,7 @@ const panel = {
           h("button", { type: "button", class: "secondary admin-only", "aria-label": `Dismiss record ${q.id}`,
             onclick: () => dismiss([q.id]) }, "Dismiss")))),
       "Nothing in quarantine.", { class: "quarantine-list" })));
+    selectionChanged();  // counted on the new rows: the old ones, still ticked, are gone
   },
 };
 addPanel(panel);
