@@ -42,7 +42,7 @@ def test_a_read_token_sees_no_write_control(servers: Start, seeded: Any, page_fo
     assert reader.locator("#quarantine th:visible", has_text="Select").count() == 0
     assert reader.locator("#quarantine td.select:visible").count() == 0
     headings = reader.locator("#quarantine thead th:visible").all_inner_texts()
-    assert headings[:2] == ["Received", "Source"]
+    assert headings[:2] == ["#", "Received"]
 
     admin = page_for(server, path="/#view=suppressions")
     sign_in(admin, "admin-secret-0123")
