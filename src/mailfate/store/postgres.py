@@ -84,6 +84,16 @@ def _connect(url: str) -> psycopg.Connection[Any]:
     return psycopg.connect(url, autocommit=True, **timeout)  # type: ignore[arg-type]
 
 
+def _configure(conn: psycopg.Connection[Any]) -> None:
+    # psycopg prepares a statement run five times; PostgreSQL then keeps one generic plan for it, made
+    # from the statistics of that moment. On a new database those say the tables are empty, so every
+    # lookup by key stays a sequential scan while the tables grow, until autovacuum analyzes them
+    # (measured on a fresh database: a batch of 16 notifications 960 -> 620 us per notification). Once
+    # analyzed, generic plans save planning (~15% of a batch): a plan that cannot go stale is worth it,
+    # and a plan for the values at hand is what the activity filters need, whose selectivity varies.
+    conn.execute("SET plan_cache_mode = force_custom_plan")
+
+
 def _applied(conn: psycopg.Connection[Any]) -> list[str] | None:
     """The migrations recorded in the database, or None when it has no schema_migrations table."""
     ((table,),) = conn.execute("SELECT to_regclass('schema_migrations')").fetchall()
@@ -141,7 +151,13 @@ class PostgresStore(SqlStore):
                     self._migrate(_Transaction(first), where)
         with _storage_errors("cannot connect to PostgreSQL"):
             self._pool = ConnectionPool(
-                url, min_size=1, max_size=max_connections, open=False, timeout=10, kwargs={"autocommit": True}
+                url,
+                min_size=1,
+                max_size=max_connections,
+                open=False,
+                timeout=10,
+                kwargs={"autocommit": True},
+                configure=_configure,
             )
             self._pool.open(wait=True, timeout=10)
 
