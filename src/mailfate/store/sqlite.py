@@ -73,8 +73,11 @@ class _WriterLock:
         self._thread_lock = threading.Lock()
         self._file = open(f"{path}-writer.lock", "a")  # noqa: SIM115 (held for the store's lifetime)
         self.wait = wait
+        self._holder: int | None = None  # the thread a lock taken by hold_for() belongs to
 
     def __enter__(self) -> None:
+        if self._holder == threading.get_ident():
+            return  # handed to this thread by hold_for(): its writes go through until release()
         deadline = time.monotonic() + self.wait
         if not self._thread_lock.acquire(timeout=self.wait):
             raise StorageBusy("cannot store: another write of this process took too long")
@@ -100,6 +103,19 @@ class _WriterLock:
                 pause = min(pause * 2, 0.002)
 
     def __exit__(self, *exc: object) -> None:
+        if self._holder == threading.get_ident():
+            return
+        fcntl.flock(self._file, fcntl.LOCK_UN)
+        self._thread_lock.release()
+
+    def hold_for(self, thread: int) -> None:
+        """Take the lock, waiting as a write would, and hand it to ``thread`` until :meth:`release`."""
+        self.__enter__()
+        self._holder = thread
+
+    def release(self) -> None:
+        """Give up a lock taken by :meth:`hold_for`, from any thread."""
+        self._holder = None
         fcntl.flock(self._file, fcntl.LOCK_UN)
         self._thread_lock.release()
 
@@ -177,7 +193,8 @@ class SQLiteStore(SqlStore):
     def _transaction(self) -> Iterator[_Transaction]:
         with _storage_errors("cannot store"), self._write_lock:
             conn = self._writer
-            conn.execute("BEGIN IMMEDIATE")
+            if not conn.in_transaction:  # hold_writer() began the first transaction of its hold
+                conn.execute("BEGIN IMMEDIATE")
             try:
                 yield _Transaction(conn)
                 conn.execute("COMMIT")
@@ -186,11 +203,30 @@ class SQLiteStore(SqlStore):
                     conn.execute("ROLLBACK")
                 raise
 
-    def wait_for_writer(self) -> None:
-        """Return once no other writer holds the database: a caller that gathers a batch of writes can
-        gather what arrives meanwhile. StorageBusy past the wait a write itself would allow."""
-        with self._write_lock:
-            pass
+    def hold_writer(self, thread: int) -> None:
+        """Wait until no other writer holds the database, then keep it for the writes of ``thread``
+        (which take no lock of their own) until :meth:`release_writer`. A caller that gathers a batch
+        of writes gathers what arrives meanwhile, then writes it without waiting again: the server's
+        event loop, so its writes do not fight another thread for the GIL at every SQLite call.
+        StorageBusy past the wait a write itself would allow.
+
+        SQLite's own write lock is taken here too (BEGIN IMMEDIATE): another program holding it makes
+        this thread wait, not ``thread``. The first write of ``thread`` uses that transaction."""
+        self._write_lock.hold_for(thread)
+        try:
+            with _storage_errors("cannot store"):
+                self._writer.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._write_lock.release()
+            raise
+
+    def release_writer(self) -> None:
+        try:
+            if self._writer.in_transaction:  # held, but nothing was written
+                with _storage_errors("cannot store"):
+                    self._writer.execute("ROLLBACK")
+        finally:
+            self._write_lock.release()
 
     @contextlib.contextmanager
     def _erasing(self) -> Iterator[_Transaction]:
