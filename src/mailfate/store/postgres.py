@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg import sql as pg_sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from mailfate.core.suppression import Policy
@@ -31,6 +32,13 @@ ATTEMPTS = 5
 #: is reported now, in one line, rather than after the pool has retried for its whole timeout.
 CONNECT_TIMEOUT = 5
 _RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
+#: Records written by one store before it analyzes tables PostgreSQL has never analyzed.
+ANALYZE_AFTER = 1000
+#: The tables the write path looks up by key.
+_KEYED_TABLES = (
+    "records", "messages", "message_counts", "recipients", "events", "search_terms", "suppression_state",
+    "domain_days", "changes",
+)  # fmt: skip
 
 
 @functools.lru_cache(maxsize=512)
@@ -84,16 +92,6 @@ def _connect(url: str) -> psycopg.Connection[Any]:
     return psycopg.connect(url, autocommit=True, **timeout)  # type: ignore[arg-type]
 
 
-def _configure(conn: psycopg.Connection[Any]) -> None:
-    # psycopg prepares a statement run five times; PostgreSQL then keeps one generic plan for it, made
-    # from the statistics of that moment. On a new database those say the tables are empty, so every
-    # lookup by key stays a sequential scan while the tables grow, until autovacuum analyzes them
-    # (measured on a fresh database: a batch of 16 notifications 960 -> 620 us per notification). Once
-    # analyzed, generic plans save planning (~15% of a batch): a plan that cannot go stale is worth it,
-    # and a plan for the values at hand is what the activity filters need, whose selectivity varies.
-    conn.execute("SET plan_cache_mode = force_custom_plan")
-
-
 def _applied(conn: psycopg.Connection[Any]) -> list[str] | None:
     """The migrations recorded in the database, or None when it has no schema_migrations table."""
     ((table,),) = conn.execute("SELECT to_regclass('schema_migrations')").fetchall()
@@ -140,6 +138,8 @@ class PostgresStore(SqlStore):
     ) -> None:
         self.url = url
         self.policy = policy or Policy()
+        self._written = 0  # records this store has written: see _analyze_new_tables
+        self._analyzed = False
         # One plain connection first: it fails at once with the server's own reason (refused, no such
         # database or role), where the pool would log a warning per retry until its timeout.
         with _storage_errors("cannot connect to PostgreSQL"), _connect(url) as first:
@@ -157,7 +157,6 @@ class PostgresStore(SqlStore):
                 open=False,
                 timeout=10,
                 kwargs={"autocommit": True},
-                configure=_configure,
             )
             self._pool.open(wait=True, timeout=10)
 
@@ -178,12 +177,40 @@ class PostgresStore(SqlStore):
         # Retried here rather than in _transaction: a generator context manager cannot run its block twice.
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                return super().write(batch)
+                result = super().write(batch)
             except StorageError as exc:
                 if not isinstance(exc.__cause__, _RETRYABLE) or attempt == ATTEMPTS:
                     raise
                 time.sleep(0.01 * attempt)
+                continue
+            self._written += result.records
+            if self._written >= ANALYZE_AFTER and not self._analyzed:
+                self._analyzed = True
+                self._analyze_new_tables()
+            return result
         raise AssertionError("unreachable")
+
+    def _analyze_new_tables(self) -> None:
+        """ANALYZE the tables the write path reads by key, if PostgreSQL never has.
+
+        psycopg prepares a statement run five times, and PostgreSQL then keeps one generic plan made
+        from the statistics of that moment. On a new database they say the tables are empty, so every
+        lookup by key stays a sequential scan while the tables grow, until autovacuum first analyzes
+        them, a minute or more later (auto_explain: 1-3 ms per lookup of 16 keys; bench/http_ingest.py
+        on PostgreSQL 906/s before, see docs/performance.md). Statistics invalidate the plans. A
+        table analyzed before is left to autovacuum; a failure here costs only speed."""
+        try:
+            with self._pool.connection() as conn:
+                rows = conn.execute(
+                    "SELECT relname FROM pg_stat_user_tables WHERE relname = ANY(%s) "
+                    "AND schemaname = current_schema() AND last_analyze IS NULL AND last_autoanalyze IS NULL",
+                    (list(_KEYED_TABLES),),
+                ).fetchall()
+                if rows:
+                    tables = pg_sql.SQL(", ").join(pg_sql.Identifier(name) for (name,) in sorted(rows))
+                    conn.execute(pg_sql.SQL("ANALYZE {}").format(tables))
+        except (psycopg.Error, PoolTimeout):
+            pass  # not analyzed: autovacuum will, later
 
     @contextlib.contextmanager
     def _pruning(self) -> Iterator[bool]:
