@@ -129,8 +129,9 @@ def serve(host: str, port: int, workers: int = 1, db: str | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _stop)
     try:
         if workers == 1:
-            from mailfate.web.app import create_app
+            from mailfate.web.app import create_app, share_the_gil
 
+            share_the_gil()
             app = create_app(settings)  # opens (and migrates) the database: a failure ends here, in one line
             gc.freeze()  # what start-up allocated lives for ever: keep it out of every collection
             _started(host, port, workers)
