@@ -90,7 +90,7 @@ class _WriterLock:
             raise
 
     def _wait_for_file(self, deadline: float) -> None:
-        pause = 0.0005
+        pause = 0.0001
         while True:
             try:
                 fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -100,7 +100,7 @@ class _WriterLock:
                     self._thread_lock.release()
                     raise StorageBusy("cannot store: another process held the database too long") from None
                 time.sleep(pause)
-                pause = min(pause * 2, 0.002)
+                pause = min(pause * 2, 0.0005)
 
     def __exit__(self, *exc: object) -> None:
         if self._holder == threading.get_ident():
