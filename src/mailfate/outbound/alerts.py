@@ -8,32 +8,25 @@ Every process runs one; the store makes sure a change of level is announced once
 
 from __future__ import annotations
 
-import random
-import threading
 from datetime import UTC, datetime
 
 from mailfate.core.alerts import AlertPolicy
-from mailfate.errors import StorageError
 from mailfate.logs import logger
+from mailfate.periodic import Periodic
 from mailfate.store import Store
 
 
-class ReputationWatch:
+class ReputationWatch(Periodic):
+    name = "reputation watch"
+    thread_name = "mailfate-reputation"
+
     def __init__(self, store: Store, policy: AlertPolicy, every: float) -> None:
+        super().__init__(every, first_within=every)
         self.store = store
         self.policy = policy
-        self.every = every
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="mailfate-reputation", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+    def run_once(self) -> int:
+        return self.evaluate()
 
     def evaluate(self) -> int:
         """One evaluation: how many levels moved (and were announced by this process)."""
@@ -45,15 +38,3 @@ class ReputationWatch:
                                   "previous_level": t.previous, "rate": t.figures[f"{t.metric}_rate"]}},
             )  # fmt: skip
         return len(found)
-
-    def _run(self) -> None:
-        # Processes started together spread their evaluations over the interval.
-        self._stop.wait(self.every * random.random())  # noqa: S311 (not for security)
-        while not self._stop.is_set():
-            try:
-                self.evaluate()
-            except StorageError as exc:
-                logger.warning("reputation watch cannot reach storage", extra={"fields": {"error": str(exc)}})
-            except Exception:  # the watch must outlive any one bad round
-                logger.exception("reputation watch round failed")
-            self._stop.wait(self.every)
