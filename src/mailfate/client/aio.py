@@ -31,11 +31,9 @@ class AsyncClient:
         timeout: float = 10.0,
         max_response_bytes: int = wire.MAX_RESPONSE_BYTES,
     ) -> None:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        headers["Accept-Encoding"] = "identity"
         self._timeout = timeout
         self._max = max_response_bytes
-        self._http = httpx.AsyncClient(base_url=wire.base_url(base_url), headers=headers, timeout=timeout)
+        self._http = httpx.AsyncClient(base_url=wire.base_url(base_url), headers=wire.headers(token), timeout=timeout)
 
     async def __aenter__(self) -> AsyncClient:
         return self

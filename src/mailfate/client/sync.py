@@ -40,11 +40,9 @@ class Client:
         timeout: float = 10.0,
         max_response_bytes: int = wire.MAX_RESPONSE_BYTES,
     ) -> None:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        headers["Accept-Encoding"] = "identity"  # the limit is on what is held, not on what a bomb inflates to
         self._timeout = timeout
         self._max = max_response_bytes
-        self._http = httpx.Client(base_url=wire.base_url(base_url), headers=headers, timeout=timeout,
+        self._http = httpx.Client(base_url=wire.base_url(base_url), headers=wire.headers(token), timeout=timeout,
                                   transport=DeadlineTransport())  # fmt: skip
 
     def __enter__(self) -> Client:

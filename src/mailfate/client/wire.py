@@ -26,6 +26,14 @@ T = TypeVar("T")
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 
 
+def headers(token: str | None) -> dict[str, str]:
+    """What every request of a client carries: the token, and no compression (the response size limit is
+    on what is held, not on what a bomb would inflate to)."""
+    sent = {"Authorization": f"Bearer {token}"} if token else {}
+    sent["Accept-Encoding"] = "identity"
+    return sent
+
+
 def base_url(given: str) -> str:
     """``given`` without its trailing slash, when it is the http(s) URL of a service; ValueError, saying
     how to write it, when it is not (``127.0.0.1:8025`` would otherwise fail only at the first call)."""
