@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from mailfate.errors import StorageBusy
 from mailfate.sources.parse import parse_record
 from mailfate.store import open_store
 from mailfate.store.sqlite import SQLiteStore
-from mailfate.testing import event
+from mailfate.testing import event, sns_envelope
 from mailfate.web.commit import CommitQueue
 
 
@@ -90,3 +91,50 @@ def test_a_writer_held_up_too_long_fails_its_batch_in_bounded_time(tmp_path: Pat
         queue.close()
         store.close()
         other.close()
+
+
+def _sns_record(message_id: str, recipient: str) -> Record:
+    value = sns_envelope(
+        event("Delivery", f"held-{recipient}", [recipient], "2026-11-20T10:00:00.000Z"), message_id=message_id
+    )
+    text = json.dumps(value)
+    return parse_record(json.loads(text), text, "sns")
+
+
+def test_a_batch_written_again_stays_in_the_held_transaction(tmp_path: Path) -> None:
+    """A record whose key is taken by other content makes the store write the batch again. On the event
+    loop that is a savepoint of the transaction the writer thread began, never a BEGIN, which would wait
+    for any other program holding SQLite's lock (the event loop must never wait for a lock); and nothing
+    is acknowledged before the writer thread's COMMIT."""
+    store = open_store(f"sqlite:///{tmp_path}/held.db")
+    assert isinstance(store, SQLiteStore)
+    queue = CommitQueue(store)
+    statements: list[tuple[int, str]] = []
+    store._writer.set_trace_callback(lambda sql: statements.append((threading.get_ident(), sql)))
+
+    async def run() -> tuple[int, list[list[str]]]:
+        await queue.submit([_sns_record("sns-held-0", "first@example.com")])
+        statements.clear()
+        batch = [
+            _sns_record("sns-held-1", "a@example.com"),
+            _sns_record("sns-held-0", "other@example.com"),  # the key of the first, other content
+            _sns_record("sns-held-2", "b@example.com"),
+        ]
+        outcomes = await asyncio.gather(*(queue.submit([r]) for r in batch))
+        return threading.get_ident(), outcomes
+
+    try:
+        loop_thread, outcomes = asyncio.run(run())
+        assert outcomes == [["stored"], ["quarantined"], ["stored"]]
+        on_loop = [sql.split()[0].upper() for thread, sql in statements if thread == loop_thread]
+        on_writer = [sql.split()[0].upper() for thread, sql in statements if thread != loop_thread]
+        assert on_loop.count("SAVEPOINT") >= 2  # written twice: the conflict rolled the first back
+        assert "ROLLBACK" in on_loop  # ROLLBACK TO the savepoint
+        assert not {"BEGIN", "COMMIT"} & set(on_loop)
+        assert on_writer == ["BEGIN", "COMMIT"]
+        with sqlite3.connect(tmp_path / "held.db") as conn:
+            assert conn.execute("SELECT count(*) FROM records").fetchone() == (3,)
+            assert conn.execute("SELECT count(*) FROM quarantine").fetchone() == (1,)
+    finally:
+        queue.close()
+        store.close()

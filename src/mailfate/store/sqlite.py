@@ -75,9 +75,13 @@ class _WriterLock:
         self.wait = wait
         self._holder: int | None = None  # the thread a lock taken by hold_for() belongs to
 
+    def handed_here(self) -> bool:
+        """Whether :meth:`hold_for` handed the lock to the calling thread."""
+        return self._holder == threading.get_ident()
+
     def __enter__(self) -> None:
-        if self._holder == threading.get_ident():
-            return  # handed to this thread by hold_for(): its writes go through until release()
+        if self.handed_here():
+            return  # its writes go through until release()
         deadline = time.monotonic() + self.wait
         if not self._thread_lock.acquire(timeout=self.wait):
             raise StorageBusy("cannot store: another write of this process took too long")
@@ -103,7 +107,7 @@ class _WriterLock:
                 pause = min(pause * 2, 0.0005)
 
     def __exit__(self, *exc: object) -> None:
-        if self._holder == threading.get_ident():
+        if self.handed_here():
             return
         fcntl.flock(self._file, fcntl.LOCK_UN)
         self._thread_lock.release()
@@ -132,6 +136,22 @@ class _Transaction:
 
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> int:
         return self.conn.executemany(statement, rows).rowcount
+
+
+@contextlib.contextmanager
+def _savepoint(conn: sqlite3.Connection) -> Iterator[_Transaction]:
+    """A write inside a held transaction (see :meth:`SQLiteStore.hold_writer`): undone alone if it fails."""
+    if not conn.in_transaction:  # SQLite rolled the hold back (a full disk): never begin one here
+        raise StorageError("cannot store: the batch's transaction was rolled back")
+    conn.execute("SAVEPOINT write")
+    try:
+        yield _Transaction(conn)
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK TO write")
+            conn.execute("RELEASE write")
+        raise
+    conn.execute("RELEASE write")
 
 
 class SQLiteStore(SqlStore):
@@ -193,8 +213,11 @@ class SQLiteStore(SqlStore):
     def _transaction(self) -> Iterator[_Transaction]:
         with _storage_errors("cannot store"), self._write_lock:
             conn = self._writer
-            if not conn.in_transaction:  # hold_writer() began the first transaction of its hold
-                conn.execute("BEGIN IMMEDIATE")
+            if self._write_lock.handed_here():
+                with _savepoint(conn) as tx:
+                    yield tx
+                return
+            conn.execute("BEGIN IMMEDIATE")
             try:
                 yield _Transaction(conn)
                 conn.execute("COMMIT")
@@ -205,13 +228,15 @@ class SQLiteStore(SqlStore):
 
     def hold_writer(self, thread: int) -> None:
         """Wait until no other writer holds the database, then keep it for the writes of ``thread``
-        (which take no lock of their own) until :meth:`release_writer`. A caller that gathers a batch
-        of writes gathers what arrives meanwhile, then writes it without waiting again: the server's
-        event loop, so its writes do not fight another thread for the GIL at every SQLite call.
-        StorageBusy past the wait a write itself would allow.
+        until :meth:`release_writer`. A caller that gathers a batch of writes gathers what arrives
+        meanwhile, then writes it without waiting again: the server's event loop, so that its writes do
+        not fight another thread for the GIL at every SQLite call. StorageBusy past the wait a write
+        itself would allow.
 
-        SQLite's own write lock is taken here too (BEGIN IMMEDIATE): another program holding it makes
-        this thread wait, not ``thread``. The first write of ``thread`` uses that transaction."""
+        The hold is one transaction, begun here (BEGIN IMMEDIATE: another program holding SQLite's lock
+        makes this thread wait, never ``thread``) and ended by :meth:`release_writer`; each write of
+        ``thread`` is a savepoint in it, undone alone when it fails. Nothing of the hold is durable
+        before ``release_writer(commit=True)`` returns."""
         self._write_lock.hold_for(thread)
         try:
             with _storage_errors("cannot store"):
@@ -220,13 +245,24 @@ class SQLiteStore(SqlStore):
             self._write_lock.release()
             raise
 
-    def release_writer(self) -> None:
+    def release_writer(self, commit: bool) -> None:
+        """End the hold: commit its writes (StorageError when that fails, or when SQLite has rolled the
+        transaction back, as it does on a full disk) or roll them back; the locks go either way. The
+        commit waits for the disk, and sometimes copies the log into the file: call it off the loop."""
+        conn = self._writer
         try:
-            if self._writer.in_transaction:  # held, but nothing was written
-                with _storage_errors("cannot store"):
-                    self._writer.execute("ROLLBACK")
+            with _storage_errors("cannot store"):
+                if commit:
+                    if not conn.in_transaction:
+                        raise StorageError("cannot store: the batch's transaction was rolled back")
+                    conn.execute("COMMIT")
         finally:
-            self._write_lock.release()
+            try:
+                if conn.in_transaction:  # rolled back, or a commit that failed
+                    with _storage_errors("cannot store"):
+                        conn.execute("ROLLBACK")
+            finally:
+                self._write_lock.release()
 
     @contextlib.contextmanager
     def _erasing(self) -> Iterator[_Transaction]:

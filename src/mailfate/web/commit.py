@@ -7,10 +7,11 @@ request is written alone and at once.
 
 Waiting is never done on the event loop: a write that waits for a lock held by another process (a
 bulk ``ingest`` on the same SQLite file) must not stop health checks and reads. On SQLite the writer
-thread waits for the file's writer lock, then the event loop writes the batch while holding it: a
-write on another thread would give up and take back the GIL at every SQLite call, and under load wait
-each time for the busy event loop (measured: a fifth to a third of the throughput). PostgreSQL, whose
-writes wait on the network and on row locks, writes on the writer thread.
+thread waits for the file's writer lock and SQLite's own, then the event loop writes the batch while
+holding them, and the writer thread commits it (the commit waits for the disk): a write on another
+thread would give up and take back the GIL at every SQLite call, and under load wait each time for the
+busy event loop (measured: a fifth to a third of the throughput). PostgreSQL, whose writes wait on the
+network and on row locks, writes on the writer thread.
 
 A bad item fails alone: the store quarantines a record it cannot keep, and anything unexpected in a
 batch is written again request by request, so only the request that carries it learns of it.
@@ -51,7 +52,7 @@ class CommitQueue:
         # SQLite has one writer at a time across processes (serve --workers N): waiting for it before
         # taking the batch, rather than after, lets what arrives during another process's commit join.
         self._hold_writer: Callable[[int], None] | None = getattr(store, "hold_writer", None)
-        self._release_writer: Callable[[], None] = getattr(store, "release_writer", lambda: None)
+        self._release_writer: Callable[[bool], None] = getattr(store, "release_writer", lambda commit: None)
         self._held = False  # the event loop holds the SQLite writer lock: write here, not on the thread
         self._last_trim = 0.0
 
@@ -81,13 +82,21 @@ class CommitQueue:
                 if waited is not None:
                     raise waited
                 results = await self._write([items for items, _ in batch])
+                if self._held:  # nothing of a held batch is durable before this commit
+                    self._held = False
+                    await loop.run_in_executor(self._writer, self._release_writer, True)
             except Exception as exc:  # storage is down: every waiting request learns nothing was stored
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)
                 continue
             finally:
-                self._give_writer_back()
+                if self._held:  # the batch failed before its commit: undo it, give the locks back
+                    self._held = False
+                    try:
+                        self._release_writer(False)
+                    except StorageError as exc:  # the locks went anyway; the batch has failed already
+                        logger.warning("commit.rollback_failed", extra={"fields": {"reason": str(exc)}})
             for (_, future), outcome in zip(batch, results, strict=True):
                 if future.done():  # the client may have gone away
                     continue
@@ -103,18 +112,13 @@ class CommitQueue:
         try:
             await asyncio.shield(taking)
         except asyncio.CancelledError:  # the server stops: give the lock back once the thread has it
-            taking.add_done_callback(lambda done: done.exception() or self._release_writer())
+            taking.add_done_callback(lambda done: done.exception() or self._release_writer(False))
             raise
         self._held = True
 
-    def _give_writer_back(self) -> None:
-        if self._held:
-            self._held = False
-            self._release_writer()
-
     async def _run(self, items: list[Record | Rejected]) -> IngestResult:
-        """One transaction: here on the event loop while it holds the SQLite writer lock, else on the
-        writer thread."""
+        """One transaction: here on the event loop while it holds the SQLite writer lock (a savepoint of
+        the hold's transaction), else on the writer thread."""
         if self._held:
             return self._ingest(items)
         return await asyncio.get_running_loop().run_in_executor(self._writer, self._ingest, items)
