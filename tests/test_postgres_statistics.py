@@ -4,6 +4,7 @@ keep say "sequential scan" for every lookup by key while the tables grow, until 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
@@ -79,3 +80,29 @@ def test_a_table_analyzed_before_is_left_to_autovacuum() -> None:
             store.close()
         time.sleep(0.2)
         assert _analyzed(url)["messages"] == before
+
+
+def test_a_table_locked_by_a_vacuum_holds_up_no_write() -> None:
+    """ANALYZE waits for a VACUUM (or another ANALYZE) of the same table: it runs beside the writes,
+    skips a table it cannot lock within a second, and analyzes the others."""
+    with postgres_schema() as url:
+        store = open_store(url)
+        vacuum = psycopg.connect(url)
+        try:
+            store.ingest(_records(0, ANALYZE_AFTER - 1), "2026-11-20T10:01:00.000Z")
+            vacuum.execute("LOCK TABLE events IN SHARE UPDATE EXCLUSIVE MODE")  # what a VACUUM holds
+            written = threading.Thread(
+                target=store.ingest, args=(_records(ANALYZE_AFTER, 5), "2026-11-20T10:01:00.000Z")
+            )
+            written.start()
+            written.join(timeout=30)
+            assert not written.is_alive()  # the write that crossed the threshold returned, lock still held
+            _wait_for(lambda: _analyzed(url)["messages"] is not None)
+            store.ingest(_records(2 * ANALYZE_AFTER, 5), "2026-11-20T10:01:00.000Z")  # and so do later ones
+            vacuum.rollback()
+            analyzed = _analyzed(url)
+            assert analyzed["messages"] is not None
+            assert analyzed["events"] is None  # skipped: autovacuum's, later
+        finally:
+            vacuum.close()
+            store.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -186,30 +187,32 @@ class PostgresStore(SqlStore):
             self._written += result.records
             if self._written >= ANALYZE_AFTER and not self._analyzed:
                 self._analyzed = True
-                self._analyze_new_tables()
+                # Off the write path: an ANALYZE waits for a VACUUM or another ANALYZE of the same table.
+                threading.Thread(target=self._analyze_new_tables, name="mailfate-analyze", daemon=True).start()
             return result
         raise AssertionError("unreachable")
 
     def _analyze_new_tables(self) -> None:
-        """ANALYZE the tables the write path reads by key, if PostgreSQL never has.
+        """ANALYZE the tables the write path reads by key, if PostgreSQL never has (a thread of its own).
 
         psycopg prepares a statement run five times, and PostgreSQL then keeps one generic plan made
         from the statistics of that moment. On a new database they say the tables are empty, so every
         lookup by key stays a sequential scan while the tables grow, until autovacuum first analyzes
         them, a minute or more later (auto_explain: 1-3 ms per lookup of 16 keys; bench/http_ingest.py
-        on PostgreSQL 906/s before, see docs/performance.md). Statistics invalidate the plans. A
-        table analyzed before is left to autovacuum; a failure here costs only speed."""
+        on PostgreSQL 906/s before). Statistics invalidate the plans. A table analyzed before is left to
+        autovacuum; a table locked by a VACUUM is skipped after a second; a failure costs only speed."""
         try:
-            with self._pool.connection() as conn:
+            with _connect(self.url) as conn:
+                conn.execute("SET lock_timeout = '1s'")
                 rows = conn.execute(
                     "SELECT relname FROM pg_stat_user_tables WHERE relname = ANY(%s) "
                     "AND schemaname = current_schema() AND last_analyze IS NULL AND last_autoanalyze IS NULL",
                     (list(_KEYED_TABLES),),
                 ).fetchall()
-                if rows:
-                    tables = pg_sql.SQL(", ").join(pg_sql.Identifier(name) for (name,) in sorted(rows))
-                    conn.execute(pg_sql.SQL("ANALYZE {}").format(tables))
-        except (psycopg.Error, PoolTimeout):
+                for (name,) in sorted(rows):
+                    with contextlib.suppress(pg_errors.LockNotAvailable):
+                        conn.execute(pg_sql.SQL("ANALYZE {}").format(pg_sql.Identifier(name)))
+        except psycopg.Error:
             pass  # not analyzed: autovacuum will, later
 
     @contextlib.contextmanager
