@@ -4,7 +4,9 @@ commits joins the next batch, and a writer held up too long fails its batch as a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -137,4 +139,29 @@ def test_a_batch_written_again_stays_in_the_held_transaction(tmp_path: Path) -> 
             assert conn.execute("SELECT count(*) FROM quarantine").fetchone() == (1,)
     finally:
         queue.close()
+        store.close()
+
+
+def _open_temporary_files() -> list[str]:
+    links = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # the listing's own descriptor is gone by now
+            links.append(os.readlink(f"/proc/self/fd/{fd}"))
+    return [link for link in links if "etilqs_" in link]  # SQLite's name for its temporary files
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads /proc")
+def test_a_held_batch_needs_no_temporary_file(tmp_path: Path) -> None:
+    """The writes of a hold are savepoints, whose journal SQLite keeps in a temporary file by default:
+    one made per batch on the event loop, and every batch refused when the temporary directory is full."""
+    store = open_store(f"sqlite:///{tmp_path}/temp.db")
+    assert isinstance(store, SQLiteStore)
+    try:
+        store.hold_writer(threading.get_ident())
+        try:
+            assert store.ingest([record(n) for n in range(32)], "2026-11-20T10:01:00.000Z").outcomes == ["stored"] * 32
+            assert _open_temporary_files() == []
+        finally:
+            store.release_writer(True)
+    finally:
         store.close()

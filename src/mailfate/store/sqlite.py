@@ -165,6 +165,7 @@ class SQLiteStore(SqlStore):
         self.policy = policy or Policy()
         self.path = sqlite_path(url)
         self._local = threading.local()
+        self._journals_in_memory = False  # see hold_writer
         with _storage_errors(f"cannot open {self.path}"):
             parent = Path(self.path).parent
             if not parent.exists():
@@ -240,6 +241,13 @@ class SQLiteStore(SqlStore):
         self._write_lock.hold_for(thread)
         try:
             with _storage_errors("cannot store"):
+                if not self._journals_in_memory:
+                    # A savepoint keeps the pages it changes in a journal of its own, by default a temporary
+                    # file: one made and written per batch, on the event loop, failing when the temporary
+                    # directory is full. A batch's few hundred kilobytes belong in memory. Set once the
+                    # migrations are done: their index builds may sort more than memory should hold.
+                    self._writer.execute("PRAGMA temp_store=MEMORY")
+                    self._journals_in_memory = True
                 self._writer.execute("BEGIN IMMEDIATE")
         except BaseException:
             self._write_lock.release()
