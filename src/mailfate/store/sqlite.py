@@ -190,7 +190,7 @@ class SQLiteStore(SqlStore):
         conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: keeps the hot index pages of a large file in memory
         # Checkpoint every ~40 MB of WAL (SQLite's default is 4 MB): each checkpoint costs an fsync of the
         # database. Bulk loads go further, ~200 MB: a page changed by many transactions is then copied
-        # once. Not for the server: the request that triggers a checkpoint waits for all of it.
+        # once. The server checkpoints on a thread of its own instead (checkpoint_aside).
         conn.execute(f"PRAGMA wal_autocheckpoint={50_000 if self.bulk else 10_000}")
         conn.execute("PRAGMA journal_size_limit=67108864")  # the WAL file shrinks back after a checkpoint
         return conn
@@ -226,6 +226,26 @@ class SQLiteStore(SqlStore):
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+
+    def checkpoint_aside(self) -> None:
+        """From now on this store's writes never checkpoint: the caller runs :meth:`checkpoint` often, on
+        a thread of its own (the server). A checkpoint that a commit triggers holds that commit, and with
+        it the writer lock of every process, while it copies the log into the file and waits for the
+        disk: 100 ms and more, every second or so under load."""
+        with _storage_errors("cannot store"), self._write_lock:
+            self._writer.execute("PRAGMA wal_autocheckpoint=0")
+
+    def checkpoint(self) -> None:
+        """Copy what is committed in the log into the file, beside the writers (PASSIVE: it waits for no
+        lock and blocks no reader or writer); another process's checkpoint at work makes this one a no-op."""
+        conn: sqlite3.Connection | None = getattr(self._local, "checkpoints", None)
+        if conn is None:
+            conn = self._local.checkpoints = self._connect()
+        try:
+            with _storage_errors("cannot checkpoint"):
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except StorageBusy:
+            pass
 
     def hold_writer(self, thread: int) -> None:
         """Wait until no other writer holds the database, then keep it for the writes of ``thread``
@@ -322,7 +342,8 @@ class SQLiteStore(SqlStore):
         if writer is not None:
             writer.close()
         self._write_lock.close()
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        for name in ("conn", "checkpoints"):  # this thread's (the others' go with their threads)
+            conn = getattr(self._local, name, None)
+            if conn is not None:
+                conn.close()
+                setattr(self._local, name, None)

@@ -26,6 +26,7 @@ from mailfate.store import Store, open_store
 from mailfate.web import connections, dashboard
 from mailfate.web.actions import Actions
 from mailfate.web.api import Api
+from mailfate.web.checkpoints import Checkpoints
 from mailfate.web.commit import CommitQueue
 from mailfate.web.guards import Guards
 from mailfate.web.metrics import Metrics
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     sender = WebhookSender(store, webhooks) if webhooks else None
     watch = ReputationWatch(store, settings.alerts, settings.alert_interval)
     retention = RetentionTask(store, settings.retention)
+    checkpoints = Checkpoints(store)
     urls = (*webhooks.urls, *webhooks.alert_urls) if webhooks else ()
     api = Api(store, settings.tokens, settings.policy, urls, settings.mx_lookup())
     metrics = Metrics(store, settings.alerts, urls)
@@ -120,12 +122,14 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             sender.start()
         watch.start()
         retention.start()
+        checkpoints.start()
         logger.info("mailfate.ready", extra={"db": redact_url(store.url), "confirm": settings.confirm})
         try:
             yield
         finally:
             watch.stop()
             retention.stop()
+            checkpoints.stop()
             if sender:
                 sender.stop()  # what it has not sent stays in the outbox for the next start
             commits.close()
