@@ -109,6 +109,7 @@ def bodies(count: int) -> tuple[Path, Path]:
     if path.exists() and folder.exists():
         return path, folder
     DATA.mkdir(exist_ok=True)
+    print(f"signing {count:,} notifications into {path} (once: later runs reuse them)", flush=True)
     shutil.rmtree(folder, ignore_errors=True)
     SnsSigner(folder).save_key()
     chunks = [(str(folder), start, min(start + 5000, count)) for start in range(0, count, 5000)]
@@ -134,21 +135,26 @@ class Leg:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=int, default=5, help="seconds of load per leg (default 5)")
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--bodies", type=int, default=100_000, help="distinct signed notifications")
+    parser.add_argument("--duration", type=_positive, default=5, help="seconds of load per leg (default 5)")
+    parser.add_argument("--connections", type=_positive, default=32, help="wrk's connections (default 32)")
+    parser.add_argument(
+        "--bodies", type=_positive, default=100_000, help="distinct signed notifications (default 100,000)"
+    )
     default_pg = os.environ.get("MAILFATE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--postgres", default=default_pg, help="a server to make a scratch database on, or none")
     parser.add_argument("--only", default=",".join(LEGS), help=f"legs to run, comma-separated: {', '.join(LEGS)}")
     args = parser.parse_args()
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `| head` ends the run quietly (between legs: no server is up)
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
     legs = [leg.strip() for leg in args.only.split(",") if leg.strip()]
     unknown = set(legs) - set(LEGS)
-    if unknown:
-        sys.exit(f"--only: unknown leg {sorted(unknown)[0]!r} (legs: {', '.join(LEGS)})")
+    if unknown or not legs:
+        wrong = f"unknown leg {sorted(unknown)[0]!r}" if unknown else "no leg"
+        parser.error(f"--only: {wrong} (legs: {', '.join(LEGS)})")
     if args.postgres.lower() == "none" and "postgres" in legs:
         legs.remove("postgres")
+        print("the PostgreSQL leg is skipped: --postgres none")
 
     body_file, certs = bodies(args.bodies)
     print(f"load: wrk, 2 threads, {args.connections} connections, {args.duration} s per leg, {os.cpu_count()} cores")
@@ -169,6 +175,13 @@ def main() -> None:
     lost = [leg.name for leg in results.values() if leg.stored is not None and leg.stored != leg.acknowledged]
     if lost:
         sys.exit(f"FAILED: stored rows differ from acknowledged notifications in: {', '.join(lost)}")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive whole number")
+    return value
 
 
 def _label(name: str) -> str:
@@ -192,6 +205,8 @@ def _print_leg(leg: Leg) -> None:
 
 def _print_ratios(results: dict[str, Leg]) -> None:
     one, two, pg, ceiling = (results.get(n) for n in LEGS)
+    if not (two or pg or (one and ceiling)):
+        return  # nothing to compare with a target
     print("ratios and targets:")
     if one and ceiling:
         ratio = one.rps / ceiling.rps
