@@ -231,8 +231,9 @@ class SQLiteStore(SqlStore):
         """From now on this store's writes never checkpoint: the caller runs :meth:`checkpoint` often, on
         a thread of its own (the server). A checkpoint that a commit triggers holds that commit, and with
         it the writer lock of every process, while it copies the log into the file and waits for the
-        disk: 100 ms and more, every second or so under load."""
-        with _storage_errors("cannot store"), self._write_lock:
+        disk: 100 ms and more, every second or so under load. A setting of this connection: it waits for
+        no lock (another process's long write must not keep a server from starting)."""
+        with _storage_errors("cannot store"):
             self._writer.execute("PRAGMA wal_autocheckpoint=0")
 
     def checkpoint(self) -> None:
