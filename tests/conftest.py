@@ -34,6 +34,16 @@ def ingest(store: Store, records: list[dict[str, Any]]) -> IngestResult:
     return ingest_bytes(store, jsonl(records))
 
 
+def stored(db: str, records: list[dict[str, Any]]) -> str:
+    """The database at ``db`` with ``records`` in it (a server's to start on): ``db``."""
+    store = open_store(db)
+    try:
+        ingest(store, records)
+    finally:
+        store.close()
+    return db
+
+
 POSTGRES_URL = os.environ.get("MAILFATE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 

@@ -133,3 +133,23 @@ class Server:
             if line.startswith("{"):
                 lines.append(json.loads(line))
         return lines
+
+
+#: The installed command, as a user runs it.
+EXE = str(Path(sys.executable).with_name("mailfate"))
+
+
+def at_terminal(argv: list[str], typed: bytes) -> tuple[int, str, str]:
+    """``mailfate ARGV`` with a terminal for its input, on which ``typed`` is typed: its exit status,
+    output and errors (a command that asks a question asks only a terminal)."""
+    import pty
+
+    terminal, tty = pty.openpty()
+    try:
+        process = subprocess.Popen([EXE, *argv], stdin=tty, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        os.write(terminal, typed)
+        out, err = process.communicate(timeout=60)
+        return process.returncode, out, err
+    finally:
+        os.close(terminal)
+        os.close(tty)

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
-import pty
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +19,7 @@ from mailfate.errors import UsageError
 from mailfate.store import Store, open_store
 from mailfate.store.audit import forget_address
 
-from .support import Server, request
+from .support import Server, at_terminal, request
 from .test_roles import ADMIN_SECRET, DEFAULT_SECRET, READER_SECRET, TOKENS, call
 
 Start = Callable[..., Server]
@@ -128,16 +125,7 @@ def test_cli_records_the_os_user(store_url: str, capsys: pytest.CaptureFixture[s
 
 
 def unsuppress_at_terminal(url: str, typed: bytes) -> tuple[int, str, str]:
-    terminal, tty = pty.openpty()
-    try:
-        process = subprocess.Popen([EXE, "unsuppress", "a@example.com", "--db", url], stdin=tty,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-        os.write(terminal, typed)
-        out, err = process.communicate(timeout=60)
-        return process.returncode, out, err
-    finally:
-        os.close(terminal)
-        os.close(tty)
+    return at_terminal(["unsuppress", "a@example.com", "--db", url], typed)
 
 
 def test_cli_asks_a_terminal_for_a_reason(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import shlex
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from mailfate.cli import main
 from mailfate.store import open_store
 from mailfate.store.migrate import migrations, statements
 
-from .support import free_port
+from .support import EXE, at_terminal, free_port
 
 READ_COMMANDS = [
     ["status", "some-message-id"],
@@ -35,7 +34,6 @@ CHANGE_COMMANDS = [
     ["quarantine", "dismiss", "1"],
     ["webhooks", "redeliver", "http://127.0.0.1:9/hook", "--all"],
 ]
-EXE = str(Path(sys.executable).with_name("mailfate"))
 
 
 def tables(url: str) -> set[str]:
@@ -59,6 +57,14 @@ def execute(url: str, *sql: str) -> None:
             conn.execute(statement)
 
 
+def not_mailfates(url: str, content: str) -> set[str]:
+    """Make the database at ``url`` empty or another application's; return its tables."""
+    execute(url, "CREATE TABLE customers (id INTEGER PRIMARY KEY)")
+    if content == "empty":
+        execute(url, "DROP TABLE customers")
+    return tables(url)
+
+
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     captured = capsys.readouterr()
@@ -70,10 +76,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_a_read_command_creates_nothing_in_a_database_that_is_not_mailfates(
     store_url: str, content: str, argv: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    execute(store_url, "CREATE TABLE customers (id INTEGER PRIMARY KEY)")
-    if content == "empty":
-        execute(store_url, "DROP TABLE customers")
-    before = tables(store_url)
+    before = not_mailfates(store_url, content)
     code, out, err = run(capsys, *argv, "--db", store_url)
     assert code == 1
     assert out == ""
@@ -112,10 +115,7 @@ def test_a_change_command_does_not_create_a_missing_sqlite_file(
 def test_a_change_command_creates_nothing_in_a_database_that_is_not_mailfates(
     store_url: str, content: str, argv: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    execute(store_url, "CREATE TABLE customers (id INTEGER PRIMARY KEY)")
-    if content == "empty":
-        execute(store_url, "DROP TABLE customers")
-    before = tables(store_url)
+    before = not_mailfates(store_url, content)
     code, out, err = run(capsys, *argv, "--db", store_url)
     assert (code, out) == (1, "")
     assert err.count("\n") == 1
@@ -303,23 +303,11 @@ def count(url: str, table: str) -> int:
 
 def prune(url: str, *argv: str, answer: bytes | None = None) -> tuple[int, str, str]:
     """``mailfate prune`` as a user runs it: without a terminal, or (``answer``) typing at one."""
-    import os
-    import pty
-
     if answer is None:
         done = subprocess.run([EXE, "prune", *argv, "--db", url], stdin=subprocess.DEVNULL, capture_output=True,
                               text=True, timeout=60, check=False)  # fmt: skip
         return done.returncode, done.stdout, done.stderr
-    terminal, tty = pty.openpty()
-    try:
-        process = subprocess.Popen([EXE, "prune", *argv, "--db", url], stdin=tty, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)  # fmt: skip
-        os.write(terminal, answer)
-        out, err = process.communicate(timeout=60)
-        return process.returncode, out, err
-    finally:
-        os.close(terminal)
-        os.close(tty)
+    return at_terminal(["prune", *argv, "--db", url], answer)
 
 
 def test_prune_asks_at_a_terminal_and_proceeds_without_one(store_url: str, tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from mailfate.errors import ErasureKeyError, UsageError
 from mailfate.store import Store, open_store
 from mailfate.testing import bounce_event, event, sns_envelope
 
-from .conftest import ingest, jsonl
+from .conftest import ingest, jsonl, stored
 from .support import request
 
 KEY = b"a-secret-erasure-key-for-tests"
@@ -316,12 +316,7 @@ def test_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeyp
 
 
 def test_over_http(servers: Any, tmp_path: Path) -> None:
-    db = f"sqlite:///{tmp_path / 'http.db'}"
-    store = open_store(db)
-    try:
-        ingest(store, dataset())
-    finally:
-        store.close()
+    db = stored(f"sqlite:///{tmp_path / 'http.db'}", dataset())
     token = {"Authorization": "Bearer a-token-for-the-tests"}
     plain = servers({"MAILFATE_API_TOKEN": token["Authorization"][7:]}, db=db)
     answer = request(plain.port, "DELETE", f"/api/recipients/{GONE}", headers=token)

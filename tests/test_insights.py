@@ -20,7 +20,7 @@ from mailfate.core.stats import StatsQuery
 from mailfate.store import Store, open_store
 from mailfate.testing import bounce_event, event
 
-from .conftest import ingest, postgres_schema
+from .conftest import ingest, postgres_schema, stored
 
 SENT = "2026-11-20T09:00:00.000Z"
 LATER = "2026-11-20T09:05:00.000Z"
@@ -411,10 +411,7 @@ def test_http_diagnostics_and_provider_figures(servers: Any, tmp_path: Any) -> N
 
     from .support import request
 
-    db = f"sqlite:///{tmp_path / 'server.db'}"
-    store = open_store(db)
-    ingest(store, dataset())
-    store.close()
+    db = stored(f"sqlite:///{tmp_path / 'server.db'}", dataset())
     server = servers({"MAILFATE_API_TOKEN": "insights-token-1"}, db=db)
     auth = {"Authorization": "Bearer insights-token-1"}
     window = f"since={WINDOW[0]}&until={WINDOW[1]}"

@@ -20,7 +20,7 @@ from mailfate.store import Store, open_store
 from mailfate.store.retention import Retention
 from mailfate.testing import bounce_event, event
 
-from .conftest import ingest, jsonl
+from .conftest import ingest, jsonl, stored
 from .support import request
 
 NOW = datetime.now(UTC)
@@ -161,12 +161,7 @@ def test_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeyp
 
 
 def test_serve_prunes_on_its_own(servers: Any, tmp_path: Path) -> None:
-    db = f"sqlite:///{tmp_path / 'served.db'}"
-    store = open_store(db)
-    try:
-        ingest(store, history())
-    finally:
-        store.close()
+    db = stored(f"sqlite:///{tmp_path / 'served.db'}", history())
     server = servers({"MAILFATE_RETENTION_FATES_DAYS": "45"}, db=db)
     deadline = time.monotonic() + 30
     while request(server.port, "GET", "/api/messages/old-bounce").status == 200:

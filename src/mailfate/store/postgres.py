@@ -152,12 +152,7 @@ class PostgresStore(SqlStore):
                     self._migrate(_Transaction(first), where)
         with _storage_errors("cannot connect to PostgreSQL"):
             self._pool = ConnectionPool(
-                url,
-                min_size=1,
-                max_size=max_connections,
-                open=False,
-                timeout=10,
-                kwargs={"autocommit": True},
+                url, min_size=1, max_size=max_connections, open=False, timeout=10, kwargs={"autocommit": True}
             )
             self._pool.open(wait=True, timeout=10)
 

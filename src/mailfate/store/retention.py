@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 from abc import abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -72,8 +72,7 @@ class Pruned:
     changes: int = 0
 
     def to_json(self) -> dict[str, int]:
-        return {"records": self.records, "events": self.events, "fates": self.fates, "messages": self.messages,
-                "changes": self.changes}  # fmt: skip
+        return asdict(self)
 
 
 class RetentionQueries:

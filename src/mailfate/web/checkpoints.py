@@ -18,13 +18,13 @@ class Checkpoints(Periodic):
 
     def __init__(self, store: Store) -> None:
         super().__init__(EVERY, first_within=EVERY)
-        self.store = store
+        self.sqlite = store if isinstance(store, SQLiteStore) else None  # PostgreSQL needs none of this
 
     def start(self) -> None:
-        if isinstance(self.store, SQLiteStore):
-            self.store.checkpoint_aside()
+        if self.sqlite is not None:
+            self.sqlite.checkpoint_aside()
             super().start()
 
     def run_once(self) -> None:
-        if isinstance(self.store, SQLiteStore):
-            self.store.checkpoint()
+        assert self.sqlite is not None  # started only for SQLite
+        self.sqlite.checkpoint()
