@@ -10,7 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 
 from mailfate.cli.main import main
 from mailfate.core.audit import NO_REASON, AuditAction, AuditEntry
@@ -194,17 +196,6 @@ def test_the_python_client_says_why_and_a_read_token_is_forbidden(servers: Start
     assert (latest["actor"], latest["action"], latest["reason"]) == ("ops", "unsuppress", "the customer asked")
 
 
-class SesStandIn:
-    """The account-level suppression list of sesv2, which moto does not serve: what was put on it."""
-
-    def __init__(self, region: str) -> None:
-        self.meta = type("Meta", (), {"region_name": region})()
-        self.put: list[tuple[str, str]] = []
-
-    def put_suppressed_destination(self, EmailAddress: str, Reason: str) -> None:
-        self.put.append((EmailAddress, Reason))
-
-
 def test_a_push_to_ses_is_recorded(
     store_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -220,11 +211,15 @@ def test_a_push_to_ses_is_recorded(
         ingest_bytes(store, jsonl([bounced]))
     finally:
         store.close()
-    ses = SesStandIn("eu-west-1")
+    # moto does not serve the sesv2 suppression operations: a real client, its answers stubbed, as in
+    # test_suppression.TestSesAccountList (the request is still checked against the service's model).
+    ses = boto3.client("sesv2", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
     monkeypatch.setattr(reputation, "sesv2_client", lambda region: ses)
-    code, _, err = run(capsys, "suppressions", "--push-ses", "--json", "--db", store_url)
-    assert code == 0, err
-    assert ses.put == [("gone@example.com", "BOUNCE")]
+    with Stubber(ses) as stub:
+        stub.add_response("put_suppressed_destination", {}, {"EmailAddress": "gone@example.com", "Reason": "BOUNCE"})
+        code, _, err = run(capsys, "suppressions", "--push-ses", "--json", "--db", store_url)
+        assert code == 0, err
+        stub.assert_no_pending_responses()  # the one address put, and no other call
     store = open_store(store_url, migrate=False)
     try:
         (pushed,) = store.audit().entries
